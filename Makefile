@@ -1,0 +1,31 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: lab test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e ".[lab,test]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+## Open the lab on the quickstart notebook.
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_quickstart.ipynb
+
+## Run the whole test suite (creates or updates .venv first).
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 qlab tests
+
+## Run the benchmarks side by side with the peers (installs the bench extra).
+bench: $(STAMP)
+	$(BIN)/python -m pip install -e ".[bench]"
+	$(BIN)/python benchmarks/dm_layers.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

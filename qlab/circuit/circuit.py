@@ -1,0 +1,482 @@
+"""The one program IR of qlab: :class:`Circuit`.
+
+A circuit holds named quantum and classical registers and an ordered list of
+:class:`~qlab.circuit.instruction.Instruction`. Gate methods are fluent:
+
+>>> bell = Circuit(2).h(0).cx(0, 1).measure_all()
+>>> bell
+Circuit(2, 2).h(0).cx(0, 1).measure(0, 0).measure(1, 1)
+>>> bell.count_ops()
+{'h': 1, 'cx': 1, 'measure': 2}
+>>> bell.depth()
+3
+
+Qubit and classical-bit arguments are global indices (``int``); registers
+map onto them in the order they were added (``circuit.qreg("a")[1]``).
+Behaviour other than building and inspecting lives in functions
+(``qlab.simulate``, ``qlab.circuit.qasm``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..exceptions import CircuitError, QlabTypeError
+from .gates import ALIASES, GATES, canonical_name, inverse_params, is_unitary
+from .instruction import TIME_UNITS, Condition, Instruction, Register
+
+__all__ = ["Circuit"]
+
+
+def _as_index(value, what: str, action: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise QlabTypeError(f"Cannot {action}: {what} must be an int index, got {value!r} ({type(value).__name__}).")
+    return int(value)
+
+
+class Circuit:
+    """A quantum circuit: registers plus an ordered list of instructions.
+
+    Args:
+        num_qubits: size of the default quantum register ``q`` (0 for none).
+        num_clbits: size of the default classical register ``c`` (0 for none).
+        name: an optional display name.
+
+    >>> Circuit(1).rx(0.5, 0).instructions
+    (Instruction('rx', (0,), params=(0.5,)),)
+    """
+
+    def __init__(self, num_qubits: int = 0, num_clbits: int = 0, *, name: str | None = None):
+        self.name = name
+        self._qregs: list[Register] = []
+        self._cregs: list[Register] = []
+        self._instructions: list[Instruction] = []
+        if num_qubits:
+            self.add_qreg("q", num_qubits)
+        if num_clbits:
+            self.add_creg("c", num_clbits)
+
+    # ----------------------------------------------------------- registers
+    def add_qreg(self, name: str, size: int) -> Register:
+        """Add a quantum register and return it."""
+        return self._add_reg(self._qregs, "quantum", name, size)
+
+    def add_creg(self, name: str, size: int) -> Register:
+        """Add a classical register and return it."""
+        return self._add_reg(self._cregs, "classical", name, size)
+
+    def _add_reg(self, regs: list[Register], kind: str, name: str, size: int) -> Register:
+        size = _as_index(size, "the register size", f"add {kind} register {name!r}")
+        if size <= 0:
+            raise CircuitError(f"Cannot add {kind} register {name!r}: its size must be positive, got {size}.")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise CircuitError(f"Cannot add {kind} register {name!r}: the name must be an identifier.")
+        if any(r.name == name for r in self._qregs + self._cregs):
+            raise CircuitError(f"Cannot add {kind} register {name!r}: a register of that name exists.")
+        reg = Register(name, size, sum(r.size for r in regs))
+        regs.append(reg)
+        return reg
+
+    @property
+    def qregs(self) -> tuple[Register, ...]:
+        """The quantum registers, in the order they were added."""
+        return tuple(self._qregs)
+
+    @property
+    def cregs(self) -> tuple[Register, ...]:
+        """The classical registers, in the order they were added."""
+        return tuple(self._cregs)
+
+    def qreg(self, name: str) -> Register:
+        """The quantum register called ``name``."""
+        return self._find(self._qregs, name, "quantum")
+
+    def creg(self, name: str) -> Register:
+        """The classical register called ``name``."""
+        return self._find(self._cregs, name, "classical")
+
+    @staticmethod
+    def _find(regs: list[Register], name: str, kind: str) -> Register:
+        for r in regs:
+            if r.name == name:
+                return r
+        raise CircuitError(f"No {kind} register {name!r}; the circuit has {[r.name for r in regs]}.")
+
+    @property
+    def num_qubits(self) -> int:
+        """Total number of qubits over all quantum registers."""
+        return sum(r.size for r in self._qregs)
+
+    @property
+    def num_clbits(self) -> int:
+        """Total number of classical bits over all classical registers."""
+        return sum(r.size for r in self._cregs)
+
+    # -------------------------------------------------------- instructions
+    @property
+    def instructions(self) -> tuple[Instruction, ...]:
+        """The instructions, in program order."""
+        return tuple(self._instructions)
+
+    def __iter__(self) -> Iterator[Instruction]:
+        return iter(self._instructions)
+
+    def __len__(self) -> int:
+        return len(self._instructions)
+
+    def append(
+        self,
+        name: str,
+        qubits: Sequence[int],
+        params: Sequence[float] = (),
+        *,
+        clbits: Sequence[int] = (),
+        condition: Condition | None = None,
+        matrix: np.ndarray | None = None,
+        label: str | None = None,
+        unit: str | None = None,
+    ) -> Circuit:
+        """Validate and append one instruction; return ``self``.
+
+        Raises:
+            CircuitError: for an unknown gate, a wrong arity or parameter
+                count, a qubit or bit out of range, or repeated qubits.
+        """
+        if isinstance(qubits, (int, np.integer)):
+            qubits = (qubits,)
+        action = f"add {name!r} on qubits {tuple(qubits)}"
+        qubits = tuple(_as_index(q, "each qubit", action) for q in qubits)
+        clbits = tuple(_as_index(c, "each classical bit", action) for c in clbits)
+        if name not in ("measure", "reset", "barrier", "delay", "unitary"):
+            name = canonical_name(name)
+        params = self._check_params(name, params, action)
+        self._check_qubits(qubits, action)
+        for c in clbits:
+            if not 0 <= c < self.num_clbits:
+                raise CircuitError(
+                    f"Cannot {action}: classical bit {c} is out of range for a circuit with "
+                    f"{self.num_clbits} classical bits (allowed: 0..{self.num_clbits - 1})."
+                )
+        if name == "unitary":
+            matrix = self._check_matrix(matrix, qubits, action)
+        elif name in GATES and len(qubits) != GATES[name].num_qubits:
+            raise CircuitError(f"Cannot {action}: {name!r} acts on {GATES[name].num_qubits} qubit(s), got {len(qubits)}.")
+        elif name == "measure" and len(clbits) != len(qubits):
+            raise CircuitError(f"Cannot {action}: measure needs one classical bit per qubit, got clbits {clbits}.")
+        elif name == "delay":
+            if unit not in TIME_UNITS:
+                raise CircuitError(f"Cannot {action}: unknown time unit {unit!r}; allowed: {', '.join(TIME_UNITS)}.")
+            if params[0] < 0:
+                raise CircuitError(f"Cannot {action}: a delay must be non-negative, got {params[0]}.")
+        if condition is not None:
+            self._check_condition(condition, action)
+        self._instructions.append(
+            Instruction(name, qubits, params, clbits, condition, matrix, label, unit if name == "delay" else None)
+        )
+        return self
+
+    def _check_params(self, name: str, params: Sequence[float], action: str) -> tuple[float, ...]:
+        expected = {"delay": 1}.get(name, GATES[name].num_params if name in GATES else 0)
+        params = tuple(params)
+        if len(params) != expected:
+            raise CircuitError(f"Cannot {action}: {name!r} takes {expected} parameter(s), got {len(params)}: {params}.")
+        out = []
+        for p in params:
+            if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
+                raise QlabTypeError(f"Cannot {action}: parameters must be real numbers, got {p!r} ({type(p).__name__}).")
+            if not math.isfinite(p):
+                raise CircuitError(f"Cannot {action}: parameters must be finite, got {p}.")
+            out.append(float(p))
+        return tuple(out)
+
+    def _check_qubits(self, qubits: tuple[int, ...], action: str) -> None:
+        n = self.num_qubits
+        for q in qubits:
+            if not 0 <= q < n:
+                raise CircuitError(
+                    f"Cannot {action}: qubit {q} is out of range for a circuit with {n} qubits (allowed: 0..{n - 1})."
+                )
+        if len(set(qubits)) != len(qubits):
+            raise CircuitError(f"Cannot {action}: a qubit appears more than once.")
+
+    @staticmethod
+    def _check_matrix(matrix, qubits: tuple[int, ...], action: str) -> np.ndarray:
+        if matrix is None:
+            raise CircuitError(f"Cannot {action}: a 'unitary' instruction needs a matrix.")
+        m = np.array(matrix, dtype=complex)
+        d = 2 ** len(qubits)
+        if m.shape != (d, d):
+            raise CircuitError(f"Cannot {action}: the matrix must be {d}x{d} for {len(qubits)} qubit(s), got shape {m.shape}.")
+        if not is_unitary(m):
+            raise CircuitError(f"Cannot {action}: the matrix is not unitary (U^dagger U != I to 1e-10).")
+        m.setflags(write=False)
+        return m
+
+    def _check_condition(self, condition: Condition, action: str) -> None:
+        for b in condition.bits:
+            if not 0 <= b < self.num_clbits:
+                raise CircuitError(f"Cannot {action}: the condition reads classical bit {b}, which does not exist.")
+        if not 0 <= condition.value < 2 ** len(condition.bits):
+            raise CircuitError(
+                f"Cannot {action}: condition value {condition.value} does not fit in {len(condition.bits)} bit(s)."
+            )
+
+    # ------------------------------------------------- non-gate builders
+    def unitary(self, matrix, qubits: Sequence[int] | int, label: str | None = None) -> Circuit:
+        """Append a user-defined gate given by its unitary matrix (checked unitary).
+
+        >>> Circuit(1).unitary([[0, 1], [1, 0]], 0, label="myx").count_ops()
+        {'myx': 1}
+        """
+        qubits = (qubits,) if isinstance(qubits, (int, np.integer)) else tuple(qubits)
+        return self.append("unitary", qubits, matrix=matrix, label=label or "unitary")
+
+    def measure(self, qubit: int | Sequence[int], clbit: int | Sequence[int]) -> Circuit:
+        """Measure qubit(s) in the computational basis into classical bit(s)."""
+        qs = (qubit,) if isinstance(qubit, (int, np.integer)) else tuple(qubit)
+        cs = (clbit,) if isinstance(clbit, (int, np.integer)) else tuple(clbit)
+        if len(qs) != len(cs):
+            raise CircuitError(f"Cannot measure qubits {qs} into classical bits {cs}: the lengths differ.")
+        for q, c in zip(qs, cs):
+            self.append("measure", (q,), clbits=(c,))
+        return self
+
+    def measure_all(self) -> Circuit:
+        """Measure qubit ``i`` into classical bit ``i`` of a new register.
+
+        The register is ``c`` when the circuit has no classical bits yet,
+        otherwise ``meas``.
+        """
+        reg = self.add_creg("c" if not self._cregs else "meas", self.num_qubits)
+        return self.measure(range(self.num_qubits), list(reg))
+
+    def reset(self, qubit: int | Sequence[int]) -> Circuit:
+        """Reset qubit(s) to ``|0>``."""
+        for q in (qubit,) if isinstance(qubit, (int, np.integer)) else qubit:
+            self.append("reset", (q,))
+        return self
+
+    def barrier(self, *qubits: int) -> Circuit:
+        """A scheduling barrier on the given qubits (all qubits when none given)."""
+        return self.append("barrier", qubits or tuple(range(self.num_qubits)))
+
+    def delay(self, duration: float, qubits: int | Sequence[int] | None = None, unit: str = "s") -> Circuit:
+        """Let qubits idle for ``duration`` (in ``unit``); idle noise applies there."""
+        if qubits is None:
+            qubits = range(self.num_qubits)
+        elif isinstance(qubits, (int, np.integer)):
+            qubits = (qubits,)
+        for q in qubits:
+            self.append("delay", (q,), (duration,), unit=unit)
+        return self
+
+    def c_if(self, target: str | int | Register, value: int) -> Circuit:
+        """Condition the last instruction on a classical bit or register.
+
+        ``target`` is a register (or its name) or a global classical bit index.
+
+        >>> Circuit(2, 1).h(0).measure(0, 0).x(1).c_if(0, 1).instructions[-1].condition
+        Condition(bits=(0,), value=1, register=None)
+        """
+        if not self._instructions:
+            raise CircuitError("Cannot apply c_if: the circuit has no instruction to condition.")
+        if isinstance(target, Register):
+            target = target.name
+        if isinstance(target, str):
+            reg = self.creg(target)
+            cond = Condition(tuple(reg), int(value), reg.name)
+        else:
+            cond = Condition((_as_index(target, "the condition bit", "apply c_if"),), int(value))
+        last = self._instructions.pop()
+        try:
+            self.append(
+                last.name, last.qubits, last.params, clbits=last.clbits, condition=cond,
+                matrix=last.matrix, label=last.label, unit=last.unit,
+            )
+        except Exception:
+            self._instructions.append(last)
+            raise
+        return self
+
+    # ----------------------------------------------------------- analysis
+    def count_ops(self) -> dict[str, int]:
+        """How many instructions of each name (user gates by label), in first-seen order."""
+        return dict(Counter(i.label if i.name == "unitary" else i.name for i in self._instructions))
+
+    def depth(self) -> int:
+        """The number of layers when each instruction waits for its qubits and bits.
+
+        Barriers synchronise their qubits but add no layer.
+        """
+        level = [0] * self.num_qubits
+        clevel = [0] * self.num_clbits
+        for ins in self._instructions:
+            bits = ins.clbits + (ins.condition.bits if ins.condition else ())
+            start = max([level[q] for q in ins.qubits] + [clevel[c] for c in bits] + [0])
+            end = start if ins.name == "barrier" else start + 1
+            for q in ins.qubits:
+                level[q] = end
+            for c in bits:
+                clevel[c] = end
+        return max(level + clevel + [0])
+
+    # -------------------------------------------------------- transforms
+    def copy(self) -> Circuit:
+        """A copy with the same registers and instructions."""
+        new = Circuit(name=self.name)
+        new._qregs, new._cregs = list(self._qregs), list(self._cregs)
+        new._instructions = list(self._instructions)
+        return new
+
+    def inverse(self) -> Circuit:
+        """The circuit that undoes this one (gates and barriers only).
+
+        >>> Circuit(1).s(0).rx(0.3, 0).inverse()
+        Circuit(1).rx(-0.3, 0).sdg(0)
+        """
+        new = self.copy()
+        new._instructions = []
+        for ins in reversed(self._instructions):
+            if ins.condition is not None or ins.name in ("measure", "reset"):
+                raise CircuitError(f"Cannot invert the circuit: {ins!r} is not reversible.")
+            if ins.name == "unitary":
+                m = ins.matrix.conj().T
+                m.setflags(write=False)
+                new._instructions.append(Instruction("unitary", ins.qubits, matrix=m, label=f"{ins.label}_dg"))
+            elif ins.name in ("barrier", "delay"):
+                new._instructions.append(ins)
+            else:
+                name, params = inverse_params(ins.name, ins.params)
+                new._instructions.append(Instruction(name, ins.qubits, params))
+        return new
+
+    def compose(self, other: Circuit, qubits: Sequence[int] | None = None, clbits: Sequence[int] | None = None) -> Circuit:
+        """A new circuit: this one followed by ``other`` mapped onto ``qubits``/``clbits``.
+
+        >>> Circuit(2).h(0).compose(Circuit(1).x(0), qubits=[1])
+        Circuit(2).h(0).x(1)
+        """
+        qmap = list(range(other.num_qubits)) if qubits is None else list(qubits)
+        cmap = list(range(other.num_clbits)) if clbits is None else list(clbits)
+        if len(qmap) != other.num_qubits or len(cmap) != other.num_clbits:
+            raise CircuitError(
+                f"Cannot compose: the other circuit has {other.num_qubits} qubits and {other.num_clbits} "
+                f"classical bits, mapped onto {len(qmap)} qubits and {len(cmap)} bits."
+            )
+        new = self.copy()
+        for ins in other:
+            cond = ins.condition
+            if cond is not None:
+                cond = Condition(tuple(cmap[b] for b in cond.bits), cond.value)
+            new.append(
+                ins.name, [qmap[q] for q in ins.qubits], ins.params, clbits=[cmap[c] for c in ins.clbits],
+                condition=cond, matrix=ins.matrix, label=ins.label, unit=ins.unit,
+            )
+        return new
+
+    # ------------------------------------------------------- comparisons
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Circuit):
+            return NotImplemented
+        return (self._qregs, self._cregs, self._instructions) == (other._qregs, other._cregs, other._instructions)
+
+    __hash__ = None  # mutable builder
+
+    def _has_default_registers(self) -> bool:
+        q_ok = [r.name for r in self._qregs] in ([], ["q"])
+        c_ok = [r.name for r in self._cregs] in ([], ["c"])
+        return q_ok and c_ok
+
+    def __repr__(self) -> str:
+        if self._has_default_registers():
+            head = f"Circuit({self.num_qubits}" + (f", {self.num_clbits})" if self.num_clbits else ")")
+        else:
+            regs = [f".add_qreg({r.name!r}, {r.size})" for r in self._qregs]
+            regs += [f".add_creg({r.name!r}, {r.size})" for r in self._cregs]
+            head = "Circuit()" + "".join(regs)
+        calls = [_call_repr(i) for i in self._instructions[:40]]
+        if len(self._instructions) > 40:
+            calls.append(f"...<{len(self._instructions) - 40} more>")
+        return head + "".join("." + c for c in calls)
+
+    # --------------------------------------------------------- rendering
+    def draw(self) -> str:
+        """A text drawing of the circuit, one wire per qubit."""
+        from .drawing import text_drawing
+
+        return text_drawing(self)
+
+    def __str__(self) -> str:
+        return self.draw()
+
+    def _repr_svg_(self) -> str:
+        from .drawing import svg_drawing
+
+        return svg_drawing(self)
+
+    def _repr_html_(self) -> str:
+        return f"<div style='overflow-x:auto'>{self._repr_svg_()}</div>"
+
+    # -------------------------------------------------------------- QASM
+    @classmethod
+    def from_qasm(cls, text: str) -> Circuit:
+        """Read OpenQASM 2 or 3 text (see :func:`qlab.circuit.qasm.load_qasm`)."""
+        from .qasm import load_qasm
+
+        return load_qasm(text)
+
+    def to_qasm(self, version: int = 3) -> str:
+        """Write OpenQASM ``version`` 2 or 3 text (see :func:`qlab.circuit.qasm.dump_qasm`)."""
+        from .qasm import dump_qasm
+
+        return dump_qasm(self, version=version)
+
+
+def _call_repr(ins: Instruction) -> str:
+    if ins.name == "unitary":
+        s = f"unitary(<{ins.matrix.shape[0]}x{ins.matrix.shape[1]}>, {list(ins.qubits)}, label={ins.label!r})"
+    elif ins.name == "measure":
+        s = f"measure({ins.qubits[0]}, {ins.clbits[0]})"
+    elif ins.name == "delay":
+        s = f"delay({ins.params[0]!r}, {ins.qubits[0]}, unit={ins.unit!r})"
+    else:
+        args = [repr(p) for p in ins.params] + [str(q) for q in ins.qubits]
+        s = f"{ins.name}({', '.join(args)})"
+    if ins.condition is not None:
+        c = ins.condition
+        target = repr(c.register) if c.register else str(c.bits[0])
+        s += f".c_if({target}, {c.value})"
+    return s
+
+
+def _gate_method(name: str):
+    d = GATES[name]
+
+    def method(self: Circuit, *args) -> Circuit:
+        if len(args) != d.num_params + d.num_qubits:
+            raise CircuitError(
+                f"Cannot add {name!r}: it takes {d.num_params} parameter(s) then {d.num_qubits} qubit(s), "
+                f"got {len(args)} argument(s) {args}."
+            )
+        return self.append(name, args[d.num_params:], args[: d.num_params])
+
+    params = [f"p{i}" for i in range(d.num_params)]
+    qs = [f"q{i}" for i in range(d.num_qubits)]
+    method.__name__ = name
+    method.__qualname__ = f"Circuit.{name}"
+    method.__doc__ = (
+        f"Append {name}({', '.join(params + qs)}): the {d.num_qubits}-qubit library gate "
+        f"{name!r} with {d.num_params} parameter(s); return ``self``."
+    )
+    return method
+
+
+for _name in GATES:
+    setattr(Circuit, _name, _gate_method(_name))
+for _alias, _target in ALIASES.items():
+    if _alias.isidentifier() and not hasattr(Circuit, _alias):
+        setattr(Circuit, _alias, _gate_method(_target))

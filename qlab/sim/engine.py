@@ -1,0 +1,151 @@
+"""The density-matrix engine: run a lowered program, then sample shots.
+
+Mid-circuit measurements are exact: the state branches on every outcome,
+and branches with the same classical record are merged (their unnormalised
+states add up), so the number of branches never exceeds the number of
+distinct classical records. Conditions are evaluated per branch.
+Terminal measurements are not simulated as collapses: their exact joint
+distribution is read off the final state and every shot is sampled from it.
+
+>>> from qlab import Circuit
+>>> r = simulate(Circuit(2).h(0).cx(0, 1).measure_all(), shots=1000, seed=7)
+>>> sorted(r.counts)
+['00', '11']
+>>> r.probabilities
+{'00': 0.5, '11': 0.5}
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..circuit import Circuit
+from ..exceptions import QlabTypeError, SimulationError
+from .noise import NoiseModel
+from .pauli import kraus_to_ptm
+from .program import DEFAULT_MAX_QUBITS, Block, Conditional, Measure, Program, lower
+from .result import Result
+from .state import PauliState, Workspace
+
+__all__ = ["simulate", "run_program", "MAX_SHOTS", "BRANCH_MEMORY_BYTES"]
+
+MAX_SHOTS = 10**8
+"""The largest shot count one call accepts."""
+
+BRANCH_MEMORY_BYTES = 4 * 2**30
+"""How much memory the branches of one simulation may hold together."""
+
+_PROJECTORS = tuple(
+    kraus_to_ptm(np.array([np.diag([1.0, 0.0]) if m == 0 else np.diag([0.0, 1.0])], dtype=complex)) for m in (0, 1)
+)
+_NEGLIGIBLE = 1e-14
+
+
+def _check_shots(shots) -> int | None:
+    if shots is None:
+        return None
+    if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)):
+        raise QlabTypeError(f"Cannot simulate: shots must be an int or None, got {shots!r} ({type(shots).__name__}).")
+    if not 1 <= shots <= MAX_SHOTS:
+        raise SimulationError(f"Cannot simulate: shots must be between 1 and {MAX_SHOTS:,}, got {shots}.")
+    return int(shots)
+
+
+def _check_seed(seed):
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise QlabTypeError(f"Cannot simulate: seed must be a non-negative int, a numpy Generator or None, got {seed!r}.")
+    return int(seed)
+
+
+def simulate(
+    circuit: Circuit,
+    noise: NoiseModel | None = None,
+    shots: int | None = None,
+    seed: int | np.random.Generator | None = None,
+    *,
+    max_qubits: int = DEFAULT_MAX_QUBITS,
+) -> Result:
+    """Simulate ``circuit`` under ``noise`` and return a :class:`~qlab.sim.result.Result`.
+
+    Args:
+        circuit: the program (see :class:`qlab.Circuit` and :func:`qlab.load_qasm`).
+        noise: a :class:`~qlab.sim.noise.NoiseModel`, or ``None`` for an ideal run.
+        shots: how many shots to sample, or ``None`` for exact probabilities only.
+        seed: makes the sampled shots reproducible.
+        max_qubits: refuse circuits that act on more qubits than this.
+
+    The simulated qubits are those some instruction acts on (``result.qubits``).
+    ``result.state`` is the state after the whole circuit but before its
+    terminal measurements, averaged over the outcomes of mid-circuit ones.
+    """
+    started = time.perf_counter()
+    shots = _check_shots(shots)
+    seed = _check_seed(seed)
+    program = lower(circuit, noise, max_qubits=max_qubits)
+    branches = run_program(program)
+    return Result.from_branches(circuit, program, branches, shots, seed, time.perf_counter() - started)
+
+
+def run_program(program: Program) -> dict[tuple[int, ...], PauliState]:
+    """Run a program; return the unnormalised state of every classical record."""
+    workspace = Workspace()
+    start = PauliState.zero(program.qubits, workspace)
+    branches: dict[tuple[int, ...], PauliState] = {(0,) * program.num_clbits: start}
+    limit = max(4, BRANCH_MEMORY_BYTES // (8 * 4 ** len(program.qubits)))
+    for step in program.steps:
+        if isinstance(step, Block):
+            for state in branches.values():
+                state.apply(step.ptm, step.qubits)
+        elif isinstance(step, Measure):
+            branches = _measure(branches, step)
+            if len(branches) > limit:
+                raise SimulationError(
+                    f"Cannot simulate: mid-circuit measurements produced {len(branches)} distinct classical "
+                    f"records, more than the {limit} branch states that fit in {BRANCH_MEMORY_BYTES / 2**30:.0f} GiB "
+                    f"at {len(program.qubits)} qubits; measure into fewer distinct bits or reuse them."
+                )
+        elif isinstance(step, Conditional):
+            for record, state in branches.items():
+                if step.condition.holds(record):
+                    for block in step.blocks:
+                        state.apply(block.ptm, block.qubits)
+    return branches
+
+
+def _measure(branches: Mapping[tuple[int, ...], PauliState], step: Measure) -> dict[tuple[int, ...], PauliState]:
+    """Split every branch on the outcome of ``step`` and merge equal records."""
+    out: dict[tuple[int, ...], PauliState] = {}
+    confusion = None if step.readout is None else step.readout.matrix
+    for record, state in branches.items():
+        weights = state.probabilities((step.qubit,))
+        total = state.trace()
+        outcomes = [m for m in (0, 1) if weights[m] > _NEGLIGIBLE * max(total, 1e-300)]
+        for i, m in enumerate(outcomes):
+            collapsed = state if i == len(outcomes) - 1 else state.copy()
+            collapsed.apply(_PROJECTORS[m], (step.qubit,))
+            for r in (0, 1):
+                p = 1.0 if confusion is None and r == m else (0.0 if confusion is None else confusion[m, r])
+                if p <= 0:
+                    continue
+                new_record = record[: step.clbit] + (r,) + record[step.clbit + 1:]
+                _accumulate(out, new_record, collapsed, p)
+    return out
+
+
+def _accumulate(out: dict, record: tuple[int, ...], state: PauliState, weight: float) -> None:
+    existing = out.get(record)
+    if existing is None:
+        if weight == 1.0:
+            out[record] = state
+        else:
+            copy = state.copy()
+            copy.data *= weight
+            out[record] = copy
+    else:
+        existing.add_(state, weight)
+

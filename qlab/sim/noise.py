@@ -1,0 +1,357 @@
+"""Noise models: which channel follows which gate on which qubits.
+
+A :class:`NoiseModel` is frozen; ``with_*`` methods return a new model, and
+``a.compose(b)`` (or ``a | b``) stacks two models. Look-ups prefer an entry
+for the exact qubits over the entry for the gate on any qubits.
+
+>>> from qlab.sim.channels import depolarizing, ReadoutError
+>>> nm = (NoiseModel()
+...       .with_gate_error(["u3", "h"], depolarizing(1e-3))
+...       .with_gate_error("cx", depolarizing(1e-2, 2))
+...       .with_readout_error(ReadoutError.symmetric(0.02)))
+>>> nm.gate_error("cx", (0, 1))
+depolarizing(0.01, 2)
+>>> nm.gate_error("x", (0,)) is None
+True
+
+Gate errors act right after their gate. A 1-qubit channel given for a
+multi-qubit gate acts on each of its qubits. ``"measure"`` entries act just
+before a measurement, ``"reset"`` entries just after a reset. Idle noise
+(:class:`IdleNoise`) acts on ``delay`` instructions and, when gates have
+durations, on every qubit that waits while others work (an as-soon-as-possible
+schedule).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+
+import numpy as np
+import scipy.linalg
+
+from ..exceptions import NoiseModelError, QlabTypeError
+from .channels import Channel, ReadoutError, _trusted, depolarizing, liouvillian_ptm, thermal_relaxation
+
+__all__ = ["NoiseModel", "IdleNoise", "NoiseModelWarning"]
+
+
+
+class NoiseModelWarning(UserWarning):
+    """A calibration could not be matched exactly (the model says how it deviates)."""
+
+
+class IdleNoise:
+    """Noise on a waiting qubit, from a Lindbladian built with QuTiP.
+
+    The generator is computed once; :meth:`channel` exponentiates it for any
+    duration (cached).
+
+    >>> idle = IdleNoise.from_t1_t2(50e-6, 30e-6)
+    >>> idle.channel(1e-6) == thermal_relaxation(50e-6, 30e-6, 1e-6)
+    True
+    """
+
+    __slots__ = ("generator", "_name", "_cache")
+
+    def __init__(self, hamiltonian=None, collapse_ops: Sequence = (), *, name: str | None = None):
+        g = liouvillian_ptm(hamiltonian, collapse_ops)
+        if g.shape != (4, 4):
+            raise NoiseModelError(f"IdleNoise acts on one qubit; the operators given act on {g.shape[0].bit_length() // 2 - 0} qubits.")
+        g.setflags(write=False)
+        self.generator = g
+        self._name = name or f"IdleNoise(<H and {len(collapse_ops)} collapse operator(s)>)"
+        self._cache: dict[float, Channel] = {}
+
+    @classmethod
+    def from_t1_t2(cls, t1: float, t2: float) -> IdleNoise:
+        """Amplitude damping at rate ``1/t1`` plus pure dephasing so that coherences decay at ``1/t2``."""
+        if not (isinstance(t1, (int, float)) and isinstance(t2, (int, float))) or not t1 > 0 or not t2 > 0:
+            raise NoiseModelError(f"IdleNoise.from_t1_t2: t1 and t2 must be positive numbers, got t1={t1!r}, t2={t2!r}.")
+        if t2 > 2 * t1 * (1 + 1e-12):
+            raise NoiseModelError(f"IdleNoise.from_t1_t2: t2 must be <= 2*t1, got t1={t1}, t2={t2}.")
+        lower = np.array([[0, 1], [0, 0]], dtype=complex)
+        ops = [math.sqrt(1 / t1) * lower]
+        gamma_phi = max(1 / t2 - 1 / (2 * t1), 0.0)
+        if gamma_phi > 0:
+            ops.append(math.sqrt(gamma_phi / 2) * np.diag([1, -1]).astype(complex))
+        return cls(None, ops, name=f"IdleNoise.from_t1_t2({t1!r}, {t2!r})")
+
+    def channel(self, duration: float) -> Channel:
+        """The channel of waiting ``duration`` (same time unit as the rates)."""
+        ch = self._cache.get(duration)
+        if ch is None:
+            if duration < 0:
+                raise NoiseModelError(f"IdleNoise: duration must be >= 0, got {duration}.")
+            ch = _trusted(scipy.linalg.expm(self.generator * duration), f"{self._name}.channel({duration!r})")
+            if len(self._cache) < 4096:
+                self._cache[duration] = ch
+        return ch
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IdleNoise) and np.allclose(self.generator, other.generator)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def _names(gates: str | Iterable[str]) -> tuple[str, ...]:
+    return (gates,) if isinstance(gates, str) else tuple(gates)
+
+
+def _qubit_key(qubits) -> tuple[int, ...] | None:
+    if qubits is None:
+        return None
+    if isinstance(qubits, (int, np.integer)):
+        return (int(qubits),)
+    return tuple(int(q) for q in qubits)
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """Channels per gate and qubits, idle noise, gate durations and readout errors.
+
+    Build with the ``with_*`` methods (each returns a new model) or
+    :meth:`from_calibration`.
+    """
+
+    gate_errors: Mapping[tuple[str, tuple[int, ...] | None], Channel] = field(default_factory=dict)
+    """Channel applied after gate ``name`` on ``qubits`` (``None``: any qubits)."""
+    idle: Mapping[int | None, IdleNoise] = field(default_factory=dict)
+    """Idle noise per qubit (``None``: every qubit)."""
+    readout: Mapping[int | None, ReadoutError] = field(default_factory=dict)
+    """Readout error per qubit (``None``: every qubit)."""
+    durations: Mapping[tuple[str, tuple[int, ...] | None], float] = field(default_factory=dict)
+    """Duration in seconds of gate ``name`` on ``qubits`` (``None``: any qubits)."""
+
+    def __post_init__(self):
+        for attr in ("gate_errors", "idle", "readout", "durations"):
+            object.__setattr__(self, attr, _frozen(getattr(self, attr)))
+        for key, ch in self.gate_errors.items():
+            if not isinstance(ch, Channel):
+                raise QlabTypeError(f"NoiseModel: the error for {key} must be a Channel, got {type(ch).__name__}.")
+            if key[1] is not None and ch.num_qubits not in (1, len(key[1])):
+                raise NoiseModelError(
+                    f"NoiseModel: {ch!r} acts on {ch.num_qubits} qubit(s) but gate {key[0]!r} on {key[1]} has {len(key[1])}."
+                )
+        for key, d in self.durations.items():
+            if not isinstance(d, (int, float)) or not d >= 0 or math.isinf(d):
+                raise NoiseModelError(f"NoiseModel: the duration of {key} must be a finite number >= 0 seconds, got {d!r}.")
+
+    # ------------------------------------------------------------ builders
+    def with_gate_error(self, gates: str | Iterable[str], channel: Channel, qubits: Sequence[int] | int | None = None) -> NoiseModel:
+        """Add ``channel`` after each of ``gates`` (on ``qubits``, or any qubits).
+
+        An existing entry for the same key is followed by the new channel.
+        """
+        if not isinstance(channel, Channel):
+            raise QlabTypeError(f"with_gate_error: expected a Channel, got {type(channel).__name__}.")
+        errors = dict(self.gate_errors)
+        for name in _names(gates):
+            key = (name, _qubit_key(qubits))
+            errors[key] = errors[key].then(channel) if key in errors else channel
+        return NoiseModel(errors, self.idle, self.readout, self.durations)
+
+    def with_idle_noise(self, noise: IdleNoise, qubits: Sequence[int] | int | None = None) -> NoiseModel:
+        """Set the idle noise of ``qubits`` (or of every qubit)."""
+        if not isinstance(noise, IdleNoise):
+            raise QlabTypeError(f"with_idle_noise: expected an IdleNoise, got {type(noise).__name__}.")
+        idle = dict(self.idle)
+        for q in (None,) if qubits is None else _qubit_key(qubits):
+            idle[q] = noise
+        return NoiseModel(self.gate_errors, idle, self.readout, self.durations)
+
+    def with_readout_error(self, error: ReadoutError, qubits: Sequence[int] | int | None = None) -> NoiseModel:
+        """Set the readout error of ``qubits`` (or of every qubit)."""
+        if not isinstance(error, ReadoutError):
+            raise QlabTypeError(f"with_readout_error: expected a ReadoutError, got {type(error).__name__}.")
+        readout = dict(self.readout)
+        for q in (None,) if qubits is None else _qubit_key(qubits):
+            readout[q] = error
+        return NoiseModel(self.gate_errors, self.idle, readout, self.durations)
+
+    def with_duration(self, gates: str | Iterable[str], seconds: float, qubits: Sequence[int] | int | None = None) -> NoiseModel:
+        """Set how long ``gates`` take (on ``qubits``, or any qubits), in seconds."""
+        durations = dict(self.durations)
+        for name in _names(gates):
+            durations[(name, _qubit_key(qubits))] = seconds
+        return NoiseModel(self.gate_errors, self.idle, self.readout, durations)
+
+    def compose(self, other: NoiseModel) -> NoiseModel:
+        """Both models: gate errors and readout errors of ``other`` follow ours;
+        idle generators add; durations must agree where both set them."""
+        errors = dict(self.gate_errors)
+        for key, ch in other.gate_errors.items():
+            errors[key] = errors[key].then(ch) if key in errors else ch
+        readout = dict(self.readout)
+        for q, err in other.readout.items():
+            readout[q] = readout[q].then(err) if q in readout else err
+        idle = dict(self.idle)
+        for q, noise in other.idle.items():
+            if q in idle:
+                combined = IdleNoise.__new__(IdleNoise)
+                combined.generator = idle[q].generator + noise.generator
+                combined._name, combined._cache = f"{idle[q]!r} + {noise!r}", {}
+                idle[q] = combined
+            else:
+                idle[q] = noise
+        durations = dict(self.durations)
+        for key, d in other.durations.items():
+            if key in durations and durations[key] != d:
+                raise NoiseModelError(f"compose: the models disagree on the duration of {key}: {durations[key]} vs {d}.")
+            durations[key] = d
+        return NoiseModel(errors, idle, readout, durations)
+
+    __or__ = compose
+
+    # ------------------------------------------------------------ look-ups
+    def gate_error(self, name: str, qubits: tuple[int, ...]) -> Channel | None:
+        """The channel after ``name`` on ``qubits``, or ``None``."""
+        errors = self.gate_errors
+        return errors.get((name, qubits)) or errors.get((name, None))
+
+    def duration(self, name: str, qubits: tuple[int, ...]) -> float:
+        """How long ``name`` takes on ``qubits`` (0 when not set)."""
+        d = self.durations.get((name, qubits))
+        return self.durations.get((name, None), 0.0) if d is None else d
+
+    def idle_noise(self, qubit: int) -> IdleNoise | None:
+        """The idle noise of ``qubit``, or ``None``."""
+        return self.idle.get(qubit) or self.idle.get(None)
+
+    def readout_error(self, qubit: int) -> ReadoutError | None:
+        """The readout error of ``qubit``, or ``None``."""
+        return self.readout.get(qubit) or self.readout.get(None)
+
+    @property
+    def is_ideal(self) -> bool:
+        """Whether the model adds no noise at all."""
+        return not (self.gate_errors or self.idle or self.readout)
+
+    @property
+    def has_timing(self) -> bool:
+        """Whether idle noise acts during a schedule (idle noise and some duration are set)."""
+        return bool(self.idle) and any(d > 0 for d in self.durations.values())
+
+    # ------------------------------------------------------- calibration
+    @classmethod
+    def from_calibration(
+        cls,
+        t1: Sequence[float],
+        t2: Sequence[float],
+        gate_durations: Mapping[str, float | Mapping[tuple[int, ...], float]],
+        gate_fidelities: Mapping[str, float | Mapping[tuple[int, ...], float]],
+        readout_fidelities: Sequence[float] | None = None,
+        coupling_map: Iterable[tuple[int, int]] | None = None,
+    ) -> NoiseModel:
+        """A model from per-qubit T1/T2 (seconds), gate durations, gate and readout fidelities.
+
+        Each gate is followed by thermal relaxation of its qubits over its
+        duration, then by depolarizing noise fitted so that the gate's
+        average gate fidelity equals the calibrated one. Waiting qubits get
+        idle noise from T1/T2. A readout fidelity ``F`` flips each outcome
+        with probability ``1 - F``. Values given per gate name apply on every
+        qubit (1-qubit gates) or every pair of ``coupling_map`` (default: all
+        ordered pairs); a mapping gives values per qubit tuple.
+
+        >>> nm = NoiseModel.from_calibration([100e-6] * 2, [80e-6] * 2, {"x": 50e-9, "cx": 300e-9},
+        ...                                  {"x": 0.999, "cx": 0.99}, [0.98, 0.97])
+        >>> round(nm.gate_error("cx", (0, 1)).average_gate_fidelity(), 12)
+        0.99
+        """
+        n = len(t1)
+        if len(t2) != n:
+            raise NoiseModelError(f"from_calibration: t1 has {n} entries but t2 has {len(t2)}.")
+        idle = {q: IdleNoise.from_t1_t2(t1[q], t2[q]) for q in range(n)}
+        pairs = [tuple(p) for p in coupling_map] if coupling_map is not None else [
+            (a, b) for a in range(n) for b in range(n) if a != b
+        ]
+        durations: dict = {}
+        errors: dict = {}
+        for name, value in gate_fidelities.items():
+            arity = _gate_arity(name)
+            per = _per_qubits(value, arity, n, pairs, f"gate_fidelities[{name!r}]")
+            dur_spec = gate_durations.get(name, 0.0)
+            dur = _per_qubits(dur_spec, arity, n, pairs, f"gate_durations[{name!r}]")
+            for qubits, fidelity in per.items():
+                seconds = dur.get(qubits, 0.0)
+                durations[(name, qubits)] = seconds
+                errors[(name, qubits)] = _fitted_error(name, qubits, fidelity, seconds, t1, t2)
+        for name, value in gate_durations.items():
+            if name not in gate_fidelities:
+                arity = _gate_arity(name)
+                for qubits, seconds in _per_qubits(value, arity, n, pairs, f"gate_durations[{name!r}]").items():
+                    durations[(name, qubits)] = seconds
+        readout = {}
+        if readout_fidelities is not None:
+            if len(readout_fidelities) != n:
+                raise NoiseModelError(f"from_calibration: {len(readout_fidelities)} readout fidelities for {n} qubits.")
+            for q, f in enumerate(readout_fidelities):
+                if not 0.5 <= f <= 1:
+                    raise NoiseModelError(f"from_calibration: readout fidelity of qubit {q} must be in [0.5, 1], got {f}.")
+                readout[q] = ReadoutError.symmetric(1 - f)
+        return cls(errors, idle, readout, durations)
+
+
+def _gate_arity(name: str) -> int:
+    from ..circuit.gates import GATES, canonical_name
+
+    if name in ("measure", "reset"):
+        return 1
+    return GATES[canonical_name(name)].num_qubits
+
+
+def _per_qubits(value, arity: int, n: int, pairs, what: str) -> dict[tuple[int, ...], float]:
+    if isinstance(value, Mapping):
+        out = {}
+        for qubits, v in value.items():
+            key = _qubit_key(qubits)
+            if len(key) != arity or any(not 0 <= q < n for q in key):
+                raise NoiseModelError(f"from_calibration: {what} has key {qubits!r}; expected {arity} qubit(s) in 0..{n - 1}.")
+            out[key] = float(v)
+        return out
+    if arity == 1:
+        return {(q,): float(value) for q in range(n)}
+    if arity == 2:
+        return {p: float(value) for p in pairs}
+    raise NoiseModelError(f"from_calibration: give {what} per qubit tuple for a {arity}-qubit gate.")
+
+
+@lru_cache(maxsize=4096)
+def _relaxation_ptm(t1: float, t2: float, seconds: float) -> np.ndarray:
+    return thermal_relaxation(t1, t2, seconds).ptm
+
+
+def _fitted_error(name: str, qubits: tuple[int, ...], fidelity: float, seconds: float, t1, t2) -> Channel:
+    if not 0 < fidelity <= 1:
+        raise NoiseModelError(f"from_calibration: the fidelity of {name!r} on {qubits} must be in (0, 1], got {fidelity}.")
+    relax = np.ones((1, 1))
+    for q in qubits:
+        relax = np.kron(relax, _relaxation_ptm(t1[q], t2[q], seconds))
+    k = len(qubits)
+    d = 2**k
+    f_pro = ((d + 1) * fidelity - 1) / d
+    trace = np.trace(relax)
+    keep = 1.0 if trace - 1 <= 0 else (d * d * f_pro - 1) / (trace - 1)
+    if keep > 1:
+        warnings.warn(
+            f"from_calibration: relaxation alone gives {name!r} on {qubits} a fidelity below the calibrated "
+            f"{fidelity}; no depolarizing noise is added.",
+            NoiseModelWarning,
+            stacklevel=3,
+        )
+        keep = 1.0
+    lower = -1 / (4**k - 1)
+    keep = max(keep, lower)
+    ptm = depolarizing(1 - keep, k).ptm @ relax
+    return _trusted(ptm, f"<calibrated error of {name} on {qubits}: F={fidelity}>")

@@ -1,0 +1,306 @@
+"""Lowering a circuit and a noise model to the engine's program.
+
+:func:`lower` validates once and turns a :class:`~qlab.circuit.Circuit`
+into a list of steps the engine can run without further checks:
+
+* :class:`Block` -- a Pauli transfer matrix on a few qubits (gates with their
+  noise, idle noise, resets), with neighbouring blocks fused while the
+  union of their qubits stays within ``max_fused_qubits``;
+* :class:`Measure` -- a mid-circuit measurement (the state branches);
+* :class:`Conditional` -- blocks that run only where a classical condition holds.
+
+Terminal measurements (nothing acts on the qubit or reads the bit
+afterwards) are not steps: they are sampled from the final state.
+
+>>> from qlab import Circuit
+>>> prog = lower(Circuit(2).h(0).cx(0, 1).measure_all())
+>>> [type(s).__name__ for s in prog.steps], prog.terminal
+(['Block'], ((0, 0), (1, 1)))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from ..circuit import Circuit
+from ..circuit.instruction import Condition, Instruction
+from ..exceptions import QlabTypeError, QubitLimitError, SimulationError
+from .channels import ReadoutError
+from .noise import NoiseModel
+from .pauli import kraus_to_ptm, permute_operator, unitary_to_ptm
+
+__all__ = ["Block", "Measure", "Conditional", "Program", "lower", "DEFAULT_MAX_QUBITS"]
+
+DEFAULT_MAX_QUBITS = 14
+"""The most qubits :func:`lower` accepts unless told otherwise (memory grows as 4**n)."""
+
+_RESET = kraus_to_ptm(np.array([[[1, 0], [0, 0]], [[0, 1], [0, 0]]], dtype=complex))
+_RESET.setflags(write=False)
+
+
+@dataclass
+class Block:
+    """A Pauli transfer matrix on ``qubits`` (in the matrix's factor order)."""
+
+    ptm: np.ndarray
+    qubits: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Measure ``qubit`` into ``clbit`` mid-circuit, recording through ``readout``."""
+
+    qubit: int
+    clbit: int
+    readout: ReadoutError | None
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """Run ``blocks`` only on branches whose classical record satisfies ``condition``."""
+
+    condition: Condition
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Program:
+    """What the engine runs.
+
+    Attributes:
+        qubits: the circuit qubits that are simulated (those any instruction touches).
+        num_clbits: the size of the classical record.
+        steps: blocks, mid-circuit measurements and conditionals, in order.
+        terminal: ``(qubit, clbit)`` of the measurements sampled from the final state.
+        readout: the readout error of each terminal measurement (or ``None``).
+    """
+
+    qubits: tuple[int, ...]
+    num_clbits: int
+    steps: list = field(default_factory=list)
+    terminal: tuple[tuple[int, int], ...] = ()
+    readout: tuple[ReadoutError | None, ...] = ()
+
+
+@lru_cache(maxsize=8192)
+def _library_ptm(name: str, params: tuple[float, ...]) -> np.ndarray:
+    from ..circuit.gates import gate_matrix
+
+    ptm = unitary_to_ptm(gate_matrix(name, params))
+    ptm.setflags(write=False)
+    return ptm
+
+
+def _gate_ptm(ins: Instruction) -> np.ndarray:
+    if ins.name == "unitary":
+        return unitary_to_ptm(ins.matrix)
+    return _library_ptm(ins.name, ins.params)
+
+
+def _error_blocks(noise: NoiseModel, name: str, qubits: tuple[int, ...]) -> list[Block]:
+    ch = noise.gate_error(name, qubits)
+    if ch is None:
+        return []
+    if ch.num_qubits == len(qubits):
+        return [Block(ch.ptm, qubits)]
+    return [Block(ch.ptm, (q,)) for q in qubits]
+
+
+class _Scheduler:
+    """As-soon-as-possible clocks per qubit; emits idle noise for waiting qubits."""
+
+    def __init__(self, noise: NoiseModel, qubits):
+        self.noise = noise
+        self.timed = noise.has_timing
+        self.clock = {q: 0.0 for q in qubits}
+
+    def idle(self, qubit: int, seconds: float) -> list[Block]:
+        idle = self.noise.idle_noise(qubit)
+        if idle is None or seconds <= 0:
+            return []
+        return [Block(idle.channel(seconds).ptm, (qubit,))]
+
+    def start(self, qubits: tuple[int, ...]) -> list[Block]:
+        """Idle blocks for qubits that wait until all of ``qubits`` are free."""
+        if not self.timed:
+            return []
+        t = max(self.clock[q] for q in qubits)
+        out = []
+        for q in qubits:
+            out += self.idle(q, t - self.clock[q])
+            self.clock[q] = t
+        return out
+
+    def finish(self, qubits: tuple[int, ...], seconds: float) -> None:
+        for q in qubits:
+            self.clock[q] += seconds
+
+
+def _terminal_indices(instructions: tuple[Instruction, ...]) -> set[int]:
+    """Indices of measurements that nothing later touches (qubit, written bit or read bit)."""
+    terminal = set()
+    busy_qubits: set[int] = set()
+    busy_bits: set[int] = set()
+    for i in range(len(instructions) - 1, -1, -1):
+        ins = instructions[i]
+        if ins.name == "barrier":
+            continue
+        if ins.name == "measure" and ins.condition is None:
+            if ins.qubits[0] not in busy_qubits and ins.clbits[0] not in busy_bits:
+                terminal.add(i)
+        busy_qubits.update(ins.qubits)
+        busy_bits.update(ins.clbits)
+        if ins.condition is not None:
+            busy_bits.update(ins.condition.bits)
+    return terminal
+
+
+def _instruction_blocks(ins: Instruction, noise: NoiseModel, sched: _Scheduler) -> list[Block]:
+    """The blocks of one gate, reset or delay, with their noise and idle time."""
+    qs = ins.qubits
+    if ins.name == "delay":
+        sched.finish(qs, ins.duration_seconds)
+        return sched.idle(qs[0], ins.duration_seconds)
+    out = sched.start(qs)
+    if ins.name == "reset":
+        out.append(Block(_RESET, qs))
+    else:
+        out.append(Block(_gate_ptm(ins), qs))
+    out += _error_blocks(noise, ins.name, qs)
+    sched.finish(qs, noise.duration(ins.name, qs))
+    return out
+
+
+def lower(
+    circuit: Circuit,
+    noise: NoiseModel | None = None,
+    *,
+    max_qubits: int = DEFAULT_MAX_QUBITS,
+    max_fused_qubits: int = 2,
+) -> Program:
+    """Validate ``circuit`` and ``noise`` and build the engine's :class:`Program`.
+
+    Raises:
+        QlabTypeError: if ``circuit`` is not a Circuit or ``noise`` not a NoiseModel.
+        QubitLimitError: if the circuit touches more than ``max_qubits`` qubits.
+    """
+    if not isinstance(circuit, Circuit):
+        raise QlabTypeError(f"Cannot simulate {type(circuit).__name__}: expected a qlab Circuit (see qlab.load_qasm).")
+    noise = NoiseModel() if noise is None else noise
+    if not isinstance(noise, NoiseModel):
+        raise QlabTypeError(f"Cannot simulate with noise of type {type(noise).__name__}: expected a NoiseModel or None.")
+    instructions = circuit.instructions
+    used = sorted({q for ins in instructions if ins.name != "barrier" for q in ins.qubits})
+    if len(used) > max_qubits:
+        raise QubitLimitError(
+            f"Cannot simulate: the circuit acts on {len(used)} qubits, more than the limit of {max_qubits} "
+            f"(a density matrix on n qubits needs 8*4^n bytes per copy)."
+        )
+    terminal_idx = _terminal_indices(instructions)
+    sched = _Scheduler(noise, used)
+    fuser = _Fuser(max_fused_qubits)
+    terminal, readout = [], []
+    for i, ins in enumerate(instructions):
+        if ins.name == "barrier":
+            qs = tuple(q for q in ins.qubits if q in sched.clock)
+            if qs:
+                for b in sched.start(qs):
+                    fuser.add(b)
+            continue
+        if ins.name == "measure":
+            if ins.condition is not None:
+                raise SimulationError(
+                    f"Cannot simulate instruction {i} ({ins!r}): a conditional measurement is not "
+                    "supported; condition the gates around it instead."
+                )
+            q, c = ins.qubits[0], ins.clbits[0]
+            pre = sched.start(ins.qubits) + _error_blocks(noise, "measure", ins.qubits)
+            sched.finish(ins.qubits, noise.duration("measure", ins.qubits))
+            for b in pre:
+                fuser.add(b)
+            if i in terminal_idx:
+                terminal.append((q, c))
+                readout.append(noise.readout_error(q))
+            else:
+                fuser.emit_barrier((q,), Measure(q, c, noise.readout_error(q)))
+            continue
+        blocks = _instruction_blocks(ins, noise, sched)
+        if ins.condition is None:
+            for b in blocks:
+                fuser.add(b)
+        else:
+            touched = tuple(sorted({q for b in blocks for q in b.qubits}))
+            step = Conditional(ins.condition, tuple(_fuse_all(blocks, max(len(touched), 1))))
+            fuser.emit_barrier(touched or ins.qubits, step)
+    steps = fuser.finish()
+    return Program(tuple(used), circuit.num_clbits, steps, tuple(terminal), tuple(readout))
+
+
+def _fuse_all(blocks: list[Block], width: int) -> list[Block]:
+    fuser = _Fuser(width)
+    for b in blocks:
+        fuser.add(b)
+    return fuser.finish()
+
+
+def _embed(ptm: np.ndarray, qubits: tuple[int, ...], target: tuple[int, ...]) -> np.ndarray:
+    """Extend a PTM on ``qubits`` to the qubits ``target`` (a superset), in target order."""
+    if qubits == target:
+        return ptm
+    rest = [q for q in target if q not in qubits]
+    full = np.kron(ptm, np.eye(4 ** len(rest)))
+    order = list(qubits) + rest
+    return permute_operator(full, [order.index(q) for q in target], 4)
+
+
+class _Fuser:
+    """Greedy fusion of blocks whose qubits stay within ``width`` qubits.
+
+    Every qubit belongs to at most one open block, so open blocks act on
+    disjoint qubits and commute; a block is emitted when a later step needs
+    its qubits and cannot join it.
+    """
+
+    def __init__(self, width: int):
+        self.width = width
+        self.open: dict[int, Block] = {}
+        self.steps: list = []
+
+    def _close(self, qubits) -> None:
+        for block in {id(self.open[q]): self.open[q] for q in qubits if q in self.open}.values():
+            self.steps.append(block)
+            for q in block.qubits:
+                del self.open[q]
+
+    def add(self, block: Block) -> None:
+        candidates = list({id(self.open[q]): self.open[q] for q in block.qubits if q in self.open}.values())
+        union = set(block.qubits).union(*(c.qubits for c in candidates))
+        if len(union) > max(self.width, len(block.qubits)):
+            self._close(block.qubits)
+            merged = block
+        else:
+            merged = None
+            for c in candidates:
+                if merged is None:
+                    merged = Block(c.ptm, c.qubits)
+                else:
+                    merged = Block(np.kron(merged.ptm, c.ptm), merged.qubits + c.qubits)
+            if merged is None:
+                merged = block
+            else:
+                target = merged.qubits + tuple(q for q in block.qubits if q not in merged.qubits)
+                merged = Block(_embed(block.ptm, block.qubits, target) @ _embed(merged.ptm, merged.qubits, target), target)
+        for q in merged.qubits:
+            self.open[q] = merged
+
+    def emit_barrier(self, qubits, step) -> None:
+        """Emit ``step`` after every open block on ``qubits``."""
+        self._close(qubits)
+        self.steps.append(step)
+
+    def finish(self) -> list:
+        self._close(list(self.open))
+        return self.steps
