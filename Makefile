@@ -20,7 +20,7 @@ lab: $(STAMP)
 
 ## Run the whole test suite (creates or updates .venv first).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 qlab tests
+	$(BIN)/python -m pytest -n 2 qlab tests README.md
 
 ## Run the benchmarks side by side with the peers (installs the bench extra).
 bench: $(STAMP)

@@ -13,13 +13,14 @@ from .channels import (
     thermal_relaxation,
     unitary_channel,
 )
+from .backend import DensityMatrixBackend
 from .density_matrix import DensityMatrix
 from .engine import simulate
 from .noise import IdleNoise, NoiseModel
 from .result import Result
 
 __all__ = [
-    "Channel", "ReadoutError", "DensityMatrix", "IdleNoise", "NoiseModel", "Result", "simulate",
+    "Channel", "ReadoutError", "DensityMatrix", "DensityMatrixBackend", "IdleNoise", "NoiseModel", "Result", "simulate",
     "amplitude_damping", "depolarizing", "kraus", "lindblad", "pauli_channel", "phase_damping",
     "superop", "thermal_relaxation", "unitary_channel",
 ]

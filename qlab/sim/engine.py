@@ -25,8 +25,7 @@ import numpy as np
 from ..circuit import Circuit
 from ..exceptions import QlabTypeError, SimulationError
 from .noise import NoiseModel
-from .pauli import kraus_to_ptm
-from .program import DEFAULT_MAX_QUBITS, Block, Conditional, Measure, Program, lower
+from .program import DEFAULT_MAX_QUBITS, PROJECTOR_PTMS, Block, Conditional, Measure, Program, lower
 from .result import Result
 from .state import PauliState, Workspace
 
@@ -38,9 +37,6 @@ MAX_SHOTS = 10**8
 BRANCH_MEMORY_BYTES = 4 * 2**30
 """How much memory the branches of one simulation may hold together."""
 
-_PROJECTORS = tuple(
-    kraus_to_ptm(np.array([np.diag([1.0, 0.0]) if m == 0 else np.diag([0.0, 1.0])], dtype=complex)) for m in (0, 1)
-)
 _NEGLIGIBLE = 1e-14
 
 
@@ -127,7 +123,7 @@ def _measure(branches: Mapping[tuple[int, ...], PauliState], step: Measure) -> d
         outcomes = [m for m in (0, 1) if weights[m] > _NEGLIGIBLE * max(total, 1e-300)]
         for i, m in enumerate(outcomes):
             collapsed = state if i == len(outcomes) - 1 else state.copy()
-            collapsed.apply(_PROJECTORS[m], (step.qubit,))
+            collapsed.apply(PROJECTOR_PTMS[m], (step.qubit,))
             for r in (0, 1):
                 p = 1.0 if confusion is None and r == m else (0.0 if confusion is None else confusion[m, r])
                 if p <= 0:

@@ -302,6 +302,20 @@ class NoiseModel:
                 readout[q] = ReadoutError.symmetric(1 - f)
         return cls(errors, idle, readout, durations)
 
+    @classmethod
+    def from_device(cls, description) -> NoiseModel:
+        """A model from a device description (anything with a ``calibration()`` method).
+
+        ``description.calibration()`` returns the keyword arguments of
+        :meth:`from_calibration`; the descriptions of ``qlab.devices`` do.
+        """
+        calibration = getattr(description, "calibration", None)
+        if not callable(calibration):
+            raise QlabTypeError(
+                f"NoiseModel.from_device: expected a device description with calibration(), got {type(description).__name__}."
+            )
+        return cls.from_calibration(**calibration())
+
 
 def _gate_arity(name: str) -> int:
     from ..circuit.gates import GATES, canonical_name

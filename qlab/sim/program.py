@@ -37,8 +37,11 @@ __all__ = ["Block", "Measure", "Conditional", "Program", "lower", "DEFAULT_MAX_Q
 DEFAULT_MAX_QUBITS = 14
 """The most qubits :func:`lower` accepts unless told otherwise (memory grows as 4**n)."""
 
-_RESET = kraus_to_ptm(np.array([[[1, 0], [0, 0]], [[0, 1], [0, 0]]], dtype=complex))
-_RESET.setflags(write=False)
+RESET_PTM = kraus_to_ptm(np.array([[[1, 0], [0, 0]], [[0, 1], [0, 0]]], dtype=complex))
+RESET_PTM.setflags(write=False)
+
+PROJECTOR_PTMS = tuple(kraus_to_ptm(np.array([np.diag([1.0 - m, float(m)])], dtype=complex)) for m in (0, 1))
+"""PTMs of the (unnormalised) projections onto |0> and |1>."""
 
 
 @dataclass
@@ -94,13 +97,13 @@ def _library_ptm(name: str, params: tuple[float, ...]) -> np.ndarray:
     return ptm
 
 
-def _gate_ptm(ins: Instruction) -> np.ndarray:
+def gate_ptm(ins: Instruction) -> np.ndarray:
     if ins.name == "unitary":
         return unitary_to_ptm(ins.matrix)
     return _library_ptm(ins.name, ins.params)
 
 
-def _error_blocks(noise: NoiseModel, name: str, qubits: tuple[int, ...]) -> list[Block]:
+def error_blocks(noise: NoiseModel, name: str, qubits: tuple[int, ...]) -> list[Block]:
     ch = noise.gate_error(name, qubits)
     if ch is None:
         return []
@@ -109,7 +112,7 @@ def _error_blocks(noise: NoiseModel, name: str, qubits: tuple[int, ...]) -> list
     return [Block(ch.ptm, (q,)) for q in qubits]
 
 
-class _Scheduler:
+class Scheduler:
     """As-soon-as-possible clocks per qubit; emits idle noise for waiting qubits."""
 
     def __init__(self, noise: NoiseModel, qubits):
@@ -158,7 +161,7 @@ def _terminal_indices(instructions: tuple[Instruction, ...]) -> set[int]:
     return terminal
 
 
-def _instruction_blocks(ins: Instruction, noise: NoiseModel, sched: _Scheduler) -> list[Block]:
+def _instruction_blocks(ins: Instruction, noise: NoiseModel, sched: Scheduler) -> list[Block]:
     """The blocks of one gate, reset or delay, with their noise and idle time."""
     qs = ins.qubits
     if ins.name == "delay":
@@ -166,10 +169,10 @@ def _instruction_blocks(ins: Instruction, noise: NoiseModel, sched: _Scheduler) 
         return sched.idle(qs[0], ins.duration_seconds)
     out = sched.start(qs)
     if ins.name == "reset":
-        out.append(Block(_RESET, qs))
+        out.append(Block(RESET_PTM, qs))
     else:
-        out.append(Block(_gate_ptm(ins), qs))
-    out += _error_blocks(noise, ins.name, qs)
+        out.append(Block(gate_ptm(ins), qs))
+    out += error_blocks(noise, ins.name, qs)
     sched.finish(qs, noise.duration(ins.name, qs))
     return out
 
@@ -200,7 +203,7 @@ def lower(
             f"(a density matrix on n qubits needs 8*4^n bytes per copy)."
         )
     terminal_idx = _terminal_indices(instructions)
-    sched = _Scheduler(noise, used)
+    sched = Scheduler(noise, used)
     fuser = _Fuser(max_fused_qubits)
     terminal, readout = [], []
     for i, ins in enumerate(instructions):
@@ -217,7 +220,7 @@ def lower(
                     "supported; condition the gates around it instead."
                 )
             q, c = ins.qubits[0], ins.clbits[0]
-            pre = sched.start(ins.qubits) + _error_blocks(noise, "measure", ins.qubits)
+            pre = sched.start(ins.qubits) + error_blocks(noise, "measure", ins.qubits)
             sched.finish(ins.qubits, noise.duration("measure", ins.qubits))
             for b in pre:
                 fuser.add(b)
