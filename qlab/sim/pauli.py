@@ -20,6 +20,7 @@ QuTiP's tensor order.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from itertools import product
 
@@ -186,7 +187,6 @@ def _wht(g):
         h *= 2
 
 
-@numba.njit(cache=True, parallel=True)
 def _pauli_to_dm(x, spread, pop, ipow, out):
     d = spread.shape[0]
     scale = 1.0 / d
@@ -200,7 +200,6 @@ def _pauli_to_dm(x, spread, pop, ipow, out):
             out[c ^ a, c] = g[c] * scale
 
 
-@numba.njit(cache=True, parallel=True)
 def _dm_to_pauli(rho, spread, pop, ipow, out):
     d = spread.shape[0]
     for a in numba.prange(d):
@@ -213,6 +212,26 @@ def _dm_to_pauli(rho, spread, pop, ipow, out):
             out[sa + 2 * spread[b]] = (h[b] * ipow[pop[a & b] & 3]).real
 
 
+# Each transform is compiled twice: serial for small states (thread-safe, no
+# launch overhead) and parallel for large ones. Numba's default threading layer
+# must not be entered by two threads at once, hence the lock.
+_PARALLEL_FROM_QUBITS = 7
+_PARALLEL_LOCK = threading.Lock()
+_KERNELS = {
+    name: (numba.njit(cache=True)(fn), numba.njit(cache=True, parallel=True)(fn))
+    for name, fn in (("to_dm", _pauli_to_dm), ("to_pauli", _dm_to_pauli))
+}
+
+
+def _run(name: str, n: int, *args) -> None:
+    serial, parallel = _KERNELS[name]
+    if n < _PARALLEL_FROM_QUBITS:
+        serial(*args)
+    else:
+        with _PARALLEL_LOCK:
+            parallel(*args)
+
+
 def pauli_vector_to_density(coeffs: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
     """The ``2**n x 2**n`` density matrix of flat Pauli coefficients (fast transform).
 
@@ -223,7 +242,7 @@ def pauli_vector_to_density(coeffs: np.ndarray, n: int, out: np.ndarray | None =
     spread, pop = _tables(n)
     if out is None:
         out = np.empty((1 << n, 1 << n), dtype=np.complex128)
-    _pauli_to_dm(np.ascontiguousarray(coeffs, dtype=np.float64).reshape(-1), spread, pop, _I_POWERS, out)
+    _run("to_dm", n, np.ascontiguousarray(coeffs, dtype=np.float64).reshape(-1), spread, pop, _I_POWERS, out)
     return out
 
 
@@ -235,5 +254,5 @@ def density_to_pauli_vector(rho: np.ndarray, n: int) -> np.ndarray:
     """
     spread, pop = _tables(n)
     out = np.empty(4**n, dtype=np.float64)
-    _dm_to_pauli(np.ascontiguousarray(rho, dtype=np.complex128).reshape(1 << n, 1 << n), spread, pop, _I_POWERS, out)
+    _run("to_pauli", n, np.ascontiguousarray(rho, dtype=np.complex128).reshape(1 << n, 1 << n), spread, pop, _I_POWERS, out)
     return out
