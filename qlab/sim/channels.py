@@ -443,4 +443,4 @@ class ReadoutError:
     __hash__ = None
 
     def __repr__(self) -> str:
-        return f"ReadoutError(p1_given_0={self.matrix[0, 1]!r}, p0_given_1={self.matrix[1, 0]!r})"
+        return f"ReadoutError(p1_given_0={float(self.matrix[0, 1])!r}, p0_given_1={float(self.matrix[1, 0])!r})"

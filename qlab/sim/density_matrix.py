@@ -17,7 +17,6 @@ from functools import reduce
 
 import numpy as np
 import qutip
-import scipy.linalg
 
 from ..exceptions import QlabTypeError, SimulationError
 
@@ -126,11 +125,16 @@ class DensityMatrix:
         return np.clip(np.diagonal(self.matrix).real, 0, None)
 
     def fidelity(self, other: DensityMatrix | qutip.Qobj) -> float:
-        """Uhlmann fidelity ``(Tr sqrt(sqrt(rho) sigma sqrt(rho)))**2``."""
+        """Uhlmann fidelity ``(Tr sqrt(sqrt(rho) sigma sqrt(rho)))**2`` (1 for equal states).
+
+        >>> zero, one = DensityMatrix.zero(1), DensityMatrix([[0, 0], [0, 1]])
+        >>> zero.fidelity(zero), zero.fidelity(one)
+        (1.0, 0.0)
+        """
         sigma = _as_matrix(other, self.num_qubits)
-        root = scipy.linalg.sqrtm(self.matrix)
-        inner = scipy.linalg.sqrtm(root @ sigma @ root)
-        return float(np.real(np.trace(inner)) ** 2)
+        root = _psd_sqrt(self.matrix)
+        eigs = np.linalg.eigvalsh(root @ sigma @ root)
+        return float(min(np.sqrt(np.clip(eigs, 0, None)).sum() ** 2, 1.0))
 
     def trace_distance(self, other: DensityMatrix | qutip.Qobj) -> float:
         """``0.5 * ||rho - sigma||_1``."""
@@ -211,6 +215,12 @@ class DensityMatrix:
         ax.set_title(f"Re(ρ)" if kind == "real" else ("Im(ρ)" if kind == "imag" else "|ρ|"))
         ax.figure.colorbar(im, ax=ax)
         return ax
+
+
+def _psd_sqrt(m: np.ndarray) -> np.ndarray:
+    """The square root of a positive semi-definite matrix (negative round-off clipped)."""
+    vals, vecs = np.linalg.eigh((m + m.conj().T) / 2)
+    return (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.conj().T
 
 
 def _fmt(v: complex) -> str:

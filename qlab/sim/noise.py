@@ -11,6 +11,8 @@ for the exact qubits over the entry for the gate on any qubits.
 ...       .with_readout_error(ReadoutError.symmetric(0.02)))
 >>> nm.gate_error("cx", (0, 1))
 depolarizing(0.01, 2)
+>>> NoiseModel().with_gate_error("x", depolarizing(0.1), qubits=0)
+NoiseModel().with_gate_error('x', depolarizing(0.1), qubits=0)
 >>> nm.gate_error("x", (0,)) is None
 True
 
@@ -214,6 +216,18 @@ class NoiseModel:
 
     __or__ = compose
 
+    def __repr__(self) -> str:
+        calls = [f".with_gate_error({name!r}, {ch!r}{_qubits_arg(q)})" for (name, q), ch in self.gate_errors.items()]
+        calls += [f".with_idle_noise({noise!r}{_qubits_arg(q)})" for q, noise in self.idle.items()]
+        calls += [f".with_readout_error({err!r}{_qubits_arg(q)})" for q, err in self.readout.items()]
+        calls += [f".with_duration({name!r}, {d!r}{_qubits_arg(q)})" for (name, q), d in self.durations.items()]
+        if len(calls) > 8:
+            return (
+                f"NoiseModel(<{len(self.gate_errors)} gate errors, {len(self.idle)} idle noises, "
+                f"{len(self.readout)} readout errors, {len(self.durations)} durations>)"
+            )
+        return "NoiseModel()" + "".join(calls)
+
     # ------------------------------------------------------------ look-ups
     def gate_error(self, name: str, qubits: tuple[int, ...]) -> Channel | None:
         """The channel after ``name`` on ``qubits``, or ``None``."""
@@ -315,6 +329,14 @@ class NoiseModel:
                 f"NoiseModel.from_device: expected a device description with calibration(), got {type(description).__name__}."
             )
         return cls.from_calibration(**calibration())
+
+
+def _qubits_arg(qubits) -> str:
+    if qubits is None:
+        return ""
+    if isinstance(qubits, int):
+        return f", qubits={qubits}"
+    return f", qubits={qubits[0]}" if len(qubits) == 1 else f", qubits={qubits}"
 
 
 def _gate_arity(name: str) -> int:

@@ -160,7 +160,7 @@ class Result:
         ax.bar(frame["outcome"], frame[column], color="#4063d8")
         if self.shots is not None:
             ax.scatter(frame["outcome"], frame["probability"] * self.shots, color="#cb3c33", zorder=3, s=12, label="exact")
-            ax.legend(frameon=False)
+            ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(1.0, 0.0))
         ax.set_xlabel("outcome")
         ax.set_ylabel(column)
         ax.tick_params(axis="x", rotation=90 if len(frame) > 8 else 0)

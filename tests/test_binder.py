@@ -1,0 +1,83 @@
+"""The Binder set-up agrees with the project: the right Python, the lab extra, the quickstart.
+
+mybinder.org builds the repository with repo2docker. When a ``binder/``
+folder exists, repo2docker reads only the configuration files in it:
+``runtime.txt`` picks the Python version (ignored if an ``environment.yml``
+is present), and ``postBuild`` runs from the repository root afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+
+from packaging.specifiers import SpecifierSet
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+BINDER = ROOT / "binder"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+BADGE = re.compile(
+    r"\(https://mybinder\.org/v2/gh/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)/(?P<ref>[\w.-]+)"
+    r"\?urlpath=lab/tree/(?P<path>[^)\s]+)\)"
+)
+
+
+def _post_build_commands() -> list[list[str]]:
+    lines = (BINDER / "postBuild").read_text().splitlines()
+    return [shlex.split(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_runtime_python_satisfies_requires_python():
+    runtime = (BINDER / "runtime.txt").read_text().strip()
+    match = re.fullmatch(r"python-(\d+\.\d+)", runtime)
+    assert match, f"binder/runtime.txt must read python-X.Y, got {runtime!r}"
+    requires = SpecifierSet(PYPROJECT["project"]["requires-python"])
+    assert requires.contains(match.group(1)), f"{runtime} does not satisfy requires-python {requires}"
+
+
+def test_runtime_txt_is_not_overridden():
+    # An environment.yml would make repo2docker ignore runtime.txt; a Dockerfile would ignore everything.
+    for name in ("environment.yml", "Dockerfile", "Pipfile", "Project.toml", "default.nix"):
+        assert not (BINDER / name).exists(), f"binder/{name} would override binder/runtime.txt and binder/postBuild"
+    assert not (ROOT / ".binder").exists(), "repo2docker refuses both binder/ and .binder/"
+
+
+def test_post_build_is_an_executable_strict_bash_script():
+    path = BINDER / "postBuild"
+    assert os.access(path, os.X_OK), "binder/postBuild must be executable"
+    text = path.read_text()
+    assert text.startswith("#!/bin/bash\n")
+    assert ["set", "-euo", "pipefail"] in _post_build_commands()
+
+
+def test_post_build_installs_the_checkout_with_the_lab_extra():
+    installs = [cmd for cmd in _post_build_commands() if cmd[:4] == ["python", "-m", "pip", "install"]]
+    assert len(installs) == 1, "binder/postBuild should install qlab once, with python -m pip install"
+    args = installs[0]
+    assert "-e" in args, "install the checkout in editable mode so notebooks use its qlab"
+    target = args[args.index("-e") + 1]
+    package, _, extras = target.partition("[")
+    assert package == "."
+    assert "lab" in extras.rstrip("]").split(",")
+
+
+def test_lab_extra_brings_jupyterlab_and_a_kernel():
+    lab = PYPROJECT["project"]["optional-dependencies"]["lab"]
+    names = {re.split(r"[<>=!~\[ ;]", req, maxsplit=1)[0].lower() for req in lab}
+    assert {"jupyterlab", "ipykernel"} <= names
+
+
+def test_readme_badge_opens_the_quickstart_in_lab():
+    badges = list(BADGE.finditer((ROOT / "README.md").read_text()))
+    assert badges, "README.md has no Binder link with ?urlpath=lab/tree/..."
+    for badge in badges:
+        assert badge["path"] == "notebooks/00_quickstart.ipynb"
+        assert (ROOT / badge["path"]).is_file()

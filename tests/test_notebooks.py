@@ -1,0 +1,165 @@
+"""Every notebook in ``notebooks/`` runs top to bottom in a fresh kernel.
+
+The kernel is the interpreter running the tests: a kernel spec written for
+``sys.executable`` is used instead of whatever ``python3`` spec the machine
+has, so ``make test`` checks the notebooks against the ``.venv`` it built.
+Figures go through matplotlib's inline backend, which renders with Agg
+(no display needed) and turns every figure into an ``image/png`` output.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from ipykernel.kernelspec import write_kernel_spec
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+QUICKSTART = ROOT / "notebooks" / "00_quickstart.ipynb"
+
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+"""Inline figures, whatever backend the calling shell selects."""
+
+CELL_TIMEOUT = 300
+"""Seconds one cell may take."""
+
+
+@pytest.fixture(scope="session")
+def kernel_dir(tmp_path_factory) -> Path:
+    """A kernel spec directory whose ``python3`` runs this very interpreter."""
+    kernels = tmp_path_factory.mktemp("kernels")
+    write_kernel_spec(kernels / "python3")
+    return kernels
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path, kernel_dir: Path) -> nbformat.NotebookNode:
+    """Run ``nb`` in place in a fresh kernel started in ``cwd``; raise on the first failing cell."""
+    km = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
+    client = NotebookClient(
+        nb,
+        km=km,
+        kernel_name="python3",
+        timeout=CELL_TIMEOUT,
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    client.execute(env={**os.environ, **KERNEL_ENV})
+    return nb
+
+
+@pytest.fixture(scope="session")
+def executed(kernel_dir):
+    """Run each notebook at most once per test process; ``executed(path)`` returns it run."""
+    cache: dict[Path, nbformat.NotebookNode] = {}
+
+    def run(path: Path) -> nbformat.NotebookNode:
+        if path not in cache:
+            cache[path] = execute(nbformat.read(path, as_version=4), path.parent, kernel_dir)
+        return cache[path]
+
+    return run
+
+
+def code_cell(nb: nbformat.NotebookNode, needle: str) -> nbformat.NotebookNode:
+    """The one code cell whose source contains ``needle``."""
+    found = [c for c in nb.cells if c.cell_type == "code" and needle in c.source]
+    assert len(found) == 1, f"expected one code cell containing {needle!r}, found {len(found)}"
+    return found[0]
+
+
+def mime_types(cell: nbformat.NotebookNode) -> set[str]:
+    return {mime for out in cell.outputs for mime in out.get("data", {})}
+
+
+def stdout(cell: nbformat.NotebookNode) -> str:
+    return "".join(out.text for out in cell.outputs if out.output_type == "stream" and out.name == "stdout")
+
+
+# ------------------------------------------------------------------ all notebooks
+def test_the_quickstart_is_there():
+    assert QUICKSTART in NOTEBOOKS
+
+
+def test_kernel_is_this_interpreter(kernel_dir):
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import sys, qlab\nprint(sys.executable)\nprint(sys.prefix)\nprint(qlab.__file__)")]
+    )
+    executable, prefix, qlab_file = stdout(execute(nb, ROOT, kernel_dir).cells[0]).splitlines()
+    assert executable == sys.executable
+    assert prefix == sys.prefix
+    assert Path(qlab_file).resolve().is_relative_to(ROOT / "qlab")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_saved_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: cell {i} has saved outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_top_to_bottom(path, executed):
+    nb = executed(path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, f"{path.name} has no code cells"
+    for cell in code:
+        assert cell.execution_count is not None
+        errors = [out for out in cell.outputs if out.output_type == "error"]
+        assert not errors, f"{path.name}: {errors[0].ename}: {errors[0].evalue}\n{cell.source}"
+
+
+# ---------------------------------------------------------------- the quickstart
+def test_quickstart_shows_the_circuit(executed):
+    cell = code_cell(executed(QUICKSTART), "qlab.load_qasm(")
+    assert "<svg" in cell.outputs[-1]["data"]["text/html"]
+    assert "image/svg+xml" in mime_types(cell)
+    drawing = stdout(cell)
+    assert "q[0]:" in drawing and "q[1]:" in drawing
+
+
+def test_quickstart_plots_the_histogram(executed):
+    assert "image/png" in mime_types(code_cell(executed(QUICKSTART), "result.plot("))
+
+
+def test_quickstart_tables_the_counts(executed):
+    cell = code_cell(executed(QUICKSTART), "result.df()")
+    html = cell.outputs[-1]["data"]["text/html"]
+    for column in ("outcome", "probability", "counts"):
+        assert column in html
+    for outcome in ("00", "01", "10", "11"):
+        assert f"<td>{outcome}</td>" in html
+
+
+def test_quickstart_shows_the_state(executed):
+    nb = executed(QUICKSTART)
+    table = code_cell(nb, "rho = result.state")
+    assert "density matrix" in table.outputs[-1]["data"]["text/html"]
+    assert "image/png" in mime_types(code_cell(nb, "qutip.hinton("))
+
+
+def test_quickstart_reports_a_noisy_bell_state(executed):
+    text = stdout(code_cell(executed(QUICKSTART), "rho.purity()"))
+    values = {name: float(v) for name, v in re.findall(r"^(purity|fidelity)\b.*?(\d\.\d+)\s*$", text, re.MULTILINE)}
+    assert set(values) == {"purity", "fidelity"}
+    assert 0.85 < values["purity"] < 1
+    assert 0.9 < values["fidelity"] < 1
+
+
+def test_quickstart_plots_the_sweep(executed):
+    assert "image/png" in mime_types(code_cell(executed(QUICKSTART), "for p in strengths"))
+
+
+def test_make_lab_opens_the_quickstart():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^lab:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe, "the Makefile has no lab target"
+    assert f"jupyter lab {QUICKSTART.relative_to(ROOT).as_posix()}" in recipe.group(1)
