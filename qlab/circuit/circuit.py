@@ -371,7 +371,9 @@ class Circuit:
         for ins in other:
             cond = ins.condition
             if cond is not None:
-                cond = Condition(tuple(cmap[b] for b in cond.bits), cond.value)
+                bits = tuple(cmap[b] for b in cond.bits)
+                register = next((r.name for r in new._cregs if tuple(r) == bits), None) if cond.register else None
+                cond = Condition(bits, cond.value, register)
             new.append(
                 ins.name, [qmap[q] for q in ins.qubits], ins.params, clbits=[cmap[c] for c in ins.clbits],
                 condition=cond, matrix=ins.matrix, label=ins.label, unit=ins.unit,
