@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -44,13 +44,25 @@ class Circuit:
     Args:
         num_qubits: size of the default quantum register ``q`` (0 for none).
         num_clbits: size of the default classical register ``c`` (0 for none).
+        qregs: further quantum registers, name to size, added after ``q``.
+        cregs: further classical registers, name to size, added after ``c``.
         name: an optional display name.
 
     >>> Circuit(1).rx(0.5, 0).instructions
     (Instruction('rx', (0,), params=(0.5,)),)
+    >>> Circuit(qregs={"a": 1, "b": 1}, cregs={"m": 2}).cx(0, 1)
+    Circuit(qregs={'a': 1, 'b': 1}, cregs={'m': 2}).cx(0, 1)
     """
 
-    def __init__(self, num_qubits: int = 0, num_clbits: int = 0, *, name: str | None = None):
+    def __init__(
+        self,
+        num_qubits: int = 0,
+        num_clbits: int = 0,
+        *,
+        qregs: Mapping[str, int] | None = None,
+        cregs: Mapping[str, int] | None = None,
+        name: str | None = None,
+    ):
         self.name = name
         self._qregs: list[Register] = []
         self._cregs: list[Register] = []
@@ -59,6 +71,10 @@ class Circuit:
             self.add_qreg("q", num_qubits)
         if num_clbits:
             self.add_creg("c", num_clbits)
+        for reg_name, size in (qregs or {}).items():
+            self.add_qreg(reg_name, size)
+        for reg_name, size in (cregs or {}).items():
+            self.add_creg(reg_name, size)
 
     # ----------------------------------------------------------- registers
     def add_qreg(self, name: str, size: int) -> Register:
@@ -165,8 +181,12 @@ class Circuit:
             matrix = self._check_matrix(matrix, qubits, action)
         elif name in GATES and len(qubits) != GATES[name].num_qubits:
             raise CircuitError(f"Cannot {action}: {name!r} acts on {GATES[name].num_qubits} qubit(s), got {len(qubits)}.")
-        elif name == "measure" and len(clbits) != len(qubits):
-            raise CircuitError(f"Cannot {action}: measure needs one classical bit per qubit, got clbits {clbits}.")
+        elif name in ("measure", "reset", "delay") and len(qubits) != 1:
+            raise CircuitError(
+                f"Cannot {action}: {name!r} acts on exactly 1 qubit; use Circuit.{name}() for several."
+            )
+        elif name == "measure" and len(clbits) != 1:
+            raise CircuitError(f"Cannot {action}: measure writes exactly one classical bit, got clbits {clbits}.")
         elif name == "delay":
             if unit not in TIME_UNITS:
                 raise CircuitError(f"Cannot {action}: unknown time unit {unit!r}; allowed: {', '.join(TIME_UNITS)}.")
@@ -397,9 +417,12 @@ class Circuit:
         if self._has_default_registers():
             head = f"Circuit({self.num_qubits}" + (f", {self.num_clbits})" if self.num_clbits else ")")
         else:
-            regs = [f".add_qreg({r.name!r}, {r.size})" for r in self._qregs]
-            regs += [f".add_creg({r.name!r}, {r.size})" for r in self._cregs]
-            head = "Circuit()" + "".join(regs)
+            args = []
+            if self._qregs:
+                args.append("qregs={" + ", ".join(f"{r.name!r}: {r.size}" for r in self._qregs) + "}")
+            if self._cregs:
+                args.append("cregs={" + ", ".join(f"{r.name!r}: {r.size}" for r in self._cregs) + "}")
+            head = f"Circuit({', '.join(args)})"
         calls = [_call_repr(i) for i in self._instructions[:40]]
         if len(self._instructions) > 40:
             calls.append(f"...<{len(self._instructions) - 40} more>")

@@ -249,4 +249,4 @@ def is_unitary(matrix: np.ndarray, atol: float = 1e-10) -> bool:
     m = np.asarray(matrix)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         return False
-    return bool(np.allclose(m.conj().T @ m, np.eye(m.shape[0]), atol=atol))
+    return bool(np.allclose(m.conj().T @ m, np.eye(m.shape[0]), rtol=0, atol=atol))

@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -62,8 +63,10 @@ class DensityMatrixBackend:
 
     def allocate(self, count: int = 1) -> list[int]:
         """Allocate ``count`` fresh qubits in ``|0>``; return their ids."""
-        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
-            raise SimulationError(f"allocate: count must be a positive int, got {count!r}.")
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+            raise QlabTypeError(f"allocate: count must be an int, got {count!r} ({type(count).__name__}).")
+        if count < 1:
+            raise SimulationError(f"allocate: count must be positive, got {count}.")
         if self._state.num_qubits + count > self.max_qubits:
             raise QubitLimitError(
                 f"allocate: {self._state.num_qubits} qubits are allocated and {count} more were asked for; "
@@ -116,7 +119,10 @@ class DensityMatrixBackend:
                     f"apply_gate: {name!r} takes {spec.num_qubits} qubit(s) and {spec.num_params} parameter(s), "
                     f"got {len(qubits)} and {len(params)}."
                 )
-            ins = Instruction(name, qubits, tuple(float(p) for p in params))
+            values = tuple(float(p) for p in params)
+            if not all(math.isfinite(p) for p in values):
+                raise SimulationError(f"apply_gate: parameters of {name!r} must be finite, got {values}.")
+            ins = Instruction(name, qubits, values)
         blocks = self._scheduler.start(qubits)
         self._apply_blocks(blocks)
         self._state.apply(gate_ptm(ins), qubits)
@@ -142,8 +148,10 @@ class DensityMatrixBackend:
 
     def advance(self, duration: float, qubits: Sequence[int] | None = None) -> None:
         """Let ``qubits`` (default: all) idle for ``duration`` seconds under the idle noise."""
-        if not isinstance(duration, (int, float)) or not duration >= 0:
-            raise SimulationError(f"advance: duration must be a number >= 0 seconds, got {duration!r}.")
+        if isinstance(duration, bool) or not isinstance(duration, (int, float)):
+            raise QlabTypeError(f"advance: duration must be a number of seconds, got {duration!r}.")
+        if not 0 <= duration < math.inf:
+            raise SimulationError(f"advance: duration must be finite and >= 0 seconds, got {duration!r}.")
         qubits = self._check(self._state.axes if qubits is None else qubits, "advance time")
         for q in qubits:
             self._apply_blocks(self._scheduler.idle(q, duration))

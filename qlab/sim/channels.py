@@ -31,6 +31,7 @@ from .pauli import (
     ptm_from_choi_columns,
     ptm_to_superop,
     superop_to_ptm,
+    superop_transfer,
     unitary_to_ptm,
 )
 
@@ -328,7 +329,13 @@ def superop(matrix, atol: float = DEFAULT_ATOL) -> Channel:
     k = (m.shape[0].bit_length() - 1) // 2
     if 4**k != m.shape[0]:
         raise ChannelError(f"superop: expected a 4^k x 4^k matrix, got shape {m.shape}.")
-    return Channel(superop_to_ptm(m), f"superop(<{m.shape[0]}x{m.shape[0]}>)", atol)
+    transfer = superop_transfer(m)
+    if np.abs(transfer.imag).max() > atol:
+        raise ChannelError(
+            f"superop: the map does not preserve Hermiticity (its Pauli transfer matrix has imaginary "
+            f"entries up to {np.abs(transfer.imag).max():.3g} > atol={atol}), so it is not completely positive."
+        )
+    return Channel(transfer.real, f"superop(<{m.shape[0]}x{m.shape[0]}>)", atol)
 
 
 def unitary_channel(matrix, atol: float = DEFAULT_ATOL) -> Channel:
@@ -341,11 +348,12 @@ def unitary_channel(matrix, atol: float = DEFAULT_ATOL) -> Channel:
     return _trusted(unitary_to_ptm(u), f"unitary_channel(<{u.shape[0]}x{u.shape[0]}>)")
 
 
-def _as_qobj(op, num_qubits: int | None) -> qutip.Qobj:
-    if isinstance(op, qutip.Qobj):
-        return op
-    m = np.asarray(op, dtype=complex)
-    k = m.shape[0].bit_length() - 1
+def _as_qobj(op) -> qutip.Qobj:
+    m = op.full() if isinstance(op, qutip.Qobj) else np.asarray(op, dtype=complex)
+    d = m.shape[0] if m.ndim == 2 else 0
+    if m.ndim != 2 or m.shape[1] != d or d < 2 or d & (d - 1):
+        raise ChannelError(f"lindblad: operators must be 2^k x 2^k matrices on qubits, got shape {m.shape}.")
+    k = d.bit_length() - 1
     return qutip.Qobj(m, dims=[[2] * k, [2] * k])
 
 
@@ -354,13 +362,13 @@ def liouvillian_ptm(hamiltonian, collapse_ops: Sequence = ()) -> np.ndarray:
 
     ``hamiltonian`` may be ``None`` (no coherent part), a ``Qobj`` or an array.
     """
-    ops = [_as_qobj(c, None) for c in collapse_ops]
+    ops = [_as_qobj(c) for c in collapse_ops]
     if hamiltonian is None:
         if not ops:
             raise ChannelError("lindblad: give a Hamiltonian, collapse operators, or both.")
         h = 0 * ops[0]
     else:
-        h = _as_qobj(hamiltonian, None)
+        h = _as_qobj(hamiltonian)
         if not h.isherm:
             raise ChannelError("lindblad: the Hamiltonian must be Hermitian.")
     d = h.shape[0]
@@ -386,8 +394,8 @@ def lindblad(hamiltonian, collapse_ops: Sequence, duration: float, atol: float =
     """
     if duration < 0:
         raise ChannelError(f"lindblad: duration must be >= 0, got {duration}.")
-    ops = [_as_qobj(c, None) for c in collapse_ops]
-    h = None if hamiltonian is None else _as_qobj(hamiltonian, None)
+    ops = [_as_qobj(c) for c in collapse_ops]
+    h = None if hamiltonian is None else _as_qobj(hamiltonian)
     generator = liouvillian_ptm(h, ops)
     k = (generator.shape[0].bit_length() - 1) // 2
     dims = [[[2] * k] * 2] * 2

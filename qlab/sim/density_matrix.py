@@ -147,13 +147,10 @@ class DensityMatrix:
         keep = list(keep)
         if len(set(keep)) != len(keep) or any(not 0 <= q < n for q in keep):
             raise SimulationError(f"partial_trace: keep must be distinct qubits in 0..{n - 1}, got {keep}.")
-        traced = [q for q in range(n) if q not in keep]
-        letters = [chr(ord("a") + i) for i in range(2 * n)]
-        cols = letters[n:]
-        for q in traced:
-            cols[q] = letters[q]
-        out = "".join(letters[q] for q in keep) + "".join(cols[q] for q in keep)
-        return DensityMatrix(np.einsum("".join(letters[:n]) + "".join(cols) + "->" + out, self.tensor), validate=False)
+        rows = list(range(n))
+        cols = [q if q not in keep else n + q for q in range(n)]
+        out = [rows[q] for q in keep] + [cols[q] for q in keep]
+        return DensityMatrix(np.einsum(self.tensor, rows + cols, out), validate=False)
 
     def expectation(self, pauli: str, qubits: Sequence[int] | None = None) -> float:
         """``Tr(P rho)`` for a Pauli string such as ``"XZI"`` (character ``i`` acts on qubit ``i``,
@@ -162,8 +159,10 @@ class DensityMatrix:
         if not isinstance(pauli, str) or set(pauli.upper()) - set("IXYZ"):
             raise SimulationError(f"expectation: {pauli!r} is not a Pauli string over I, X, Y, Z.")
         qubits = list(range(len(pauli))) if qubits is None else list(qubits)
-        if len(qubits) != len(pauli) or any(not 0 <= q < n for q in qubits):
-            raise SimulationError(f"expectation: {pauli!r} does not fit qubits {qubits} of a {n}-qubit state.")
+        if len(qubits) != len(pauli) or any(not 0 <= q < n for q in qubits) or len(set(qubits)) != len(qubits):
+            raise SimulationError(
+                f"expectation: {pauli!r} needs one distinct qubit per letter in 0..{n - 1}, got qubits {qubits}."
+            )
         labels = ["I"] * n
         for ch, q in zip(pauli.upper(), qubits):
             labels[q] = ch

@@ -53,8 +53,10 @@ def _check_shots(shots) -> int | None:
 def _check_seed(seed):
     if seed is None or isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise QlabTypeError(f"Cannot simulate: seed must be a non-negative int, a numpy Generator or None, got {seed!r}.")
+    if seed < 0:
+        raise SimulationError(f"Cannot simulate: seed must be non-negative, got {seed}.")
     return int(seed)
 
 
@@ -107,9 +109,8 @@ def run_program(program: Program) -> dict[tuple[int, ...], PauliState]:
                 )
         elif isinstance(step, Conditional):
             for record, state in branches.items():
-                if step.condition.holds(record):
-                    for block in step.blocks:
-                        state.apply(block.ptm, block.qubits)
+                for block in step.blocks if step.condition.holds(record) else step.otherwise:
+                    state.apply(block.ptm, block.qubits)
     return branches
 
 

@@ -36,7 +36,8 @@ from types import MappingProxyType
 import numpy as np
 import scipy.linalg
 
-from ..exceptions import NoiseModelError, QlabTypeError
+from ..circuit.gates import GATES, canonical_name
+from ..exceptions import CircuitError, NoiseModelError, QlabTypeError
 from .channels import Channel, ReadoutError, _trusted, depolarizing, liouvillian_ptm, thermal_relaxation
 
 __all__ = ["NoiseModel", "IdleNoise", "NoiseModelWarning"]
@@ -94,6 +95,14 @@ class IdleNoise:
                 self._cache[duration] = ch
         return ch
 
+    def plus(self, other: IdleNoise) -> IdleNoise:
+        """Both processes at once: the generators add."""
+        combined = IdleNoise.__new__(IdleNoise)
+        combined.generator = self.generator + other.generator
+        combined.generator.setflags(write=False)
+        combined._name, combined._cache = f"{self!r}.plus({other!r})", {}
+        return combined
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, IdleNoise) and np.allclose(self.generator, other.generator)
 
@@ -107,8 +116,35 @@ def _frozen(mapping: Mapping | None) -> Mapping:
     return MappingProxyType(dict(mapping or {}))
 
 
+_NON_GATE_KEYS = ("measure", "reset", "unitary")
+
+
 def _names(gates: str | Iterable[str]) -> tuple[str, ...]:
-    return (gates,) if isinstance(gates, str) else tuple(gates)
+    """Canonical names of ``gates`` (aliases resolved); unknown names are refused."""
+    names = (gates,) if isinstance(gates, str) else tuple(gates)
+    out = []
+    for name in names:
+        if name in _NON_GATE_KEYS:
+            out.append(name)
+            continue
+        try:
+            out.append(canonical_name(name))
+        except CircuitError:
+            raise NoiseModelError(
+                f"Unknown gate {name!r} in a noise model; allowed: {', '.join(sorted(GATES))}, "
+                f"{', '.join(_NON_GATE_KEYS)} (and aliases such as 'cnot', 'u1')."
+            ) from None
+    return tuple(out)
+
+
+def _merge(ours: Mapping, theirs: Mapping, fallback, combine) -> dict:
+    """Combine two look-up tables key by key, each key falling back to ``fallback(key)``."""
+    merged = {}
+    for key in {**ours, **theirs}:
+        a = ours.get(key) or ours.get(fallback(key))
+        b = theirs.get(key) or theirs.get(fallback(key))
+        merged[key] = b if a is None else (a if b is None else combine(a, b))
+    return merged
 
 
 def _qubit_key(qubits) -> tuple[int, ...] | None:
@@ -142,9 +178,11 @@ class NoiseModel:
         for key, ch in self.gate_errors.items():
             if not isinstance(ch, Channel):
                 raise QlabTypeError(f"NoiseModel: the error for {key} must be a Channel, got {type(ch).__name__}.")
-            if key[1] is not None and ch.num_qubits not in (1, len(key[1])):
+            arity = len(key[1]) if key[1] is not None else (None if key[0] == "unitary" else _gate_arity(key[0]))
+            if arity is not None and ch.num_qubits not in (1, arity):
                 raise NoiseModelError(
-                    f"NoiseModel: {ch!r} acts on {ch.num_qubits} qubit(s) but gate {key[0]!r} on {key[1]} has {len(key[1])}."
+                    f"NoiseModel: {ch!r} acts on {ch.num_qubits} qubit(s) but {key[0]!r} on "
+                    f"{'any qubits' if key[1] is None else key[1]} acts on {arity}; use a 1- or {arity}-qubit channel."
                 )
         for key, d in self.durations.items():
             if not isinstance(d, (int, float)) or not d >= 0 or math.isinf(d):
@@ -191,22 +229,15 @@ class NoiseModel:
 
     def compose(self, other: NoiseModel) -> NoiseModel:
         """Both models: gate errors and readout errors of ``other`` follow ours;
-        idle generators add; durations must agree where both set them."""
-        errors = dict(self.gate_errors)
-        for key, ch in other.gate_errors.items():
-            errors[key] = errors[key].then(ch) if key in errors else ch
-        readout = dict(self.readout)
-        for q, err in other.readout.items():
-            readout[q] = readout[q].then(err) if q in readout else err
-        idle = dict(self.idle)
-        for q, noise in other.idle.items():
-            if q in idle:
-                combined = IdleNoise.__new__(IdleNoise)
-                combined.generator = idle[q].generator + noise.generator
-                combined._name, combined._cache = f"{idle[q]!r} + {noise!r}", {}
-                idle[q] = combined
-            else:
-                idle[q] = noise
+        idle generators add; durations must agree where both set them.
+
+        Every key of either model gets what both models give it, so an
+        any-qubit entry of one model still acts under an exact-qubit entry
+        of the other.
+        """
+        errors = _merge(self.gate_errors, other.gate_errors, lambda key: (key[0], None), Channel.then)
+        readout = _merge(self.readout, other.readout, lambda q: None, ReadoutError.then)
+        idle = _merge(self.idle, other.idle, lambda q: None, IdleNoise.plus)
         durations = dict(self.durations)
         for key, d in other.durations.items():
             if key in durations and durations[key] != d:
@@ -254,8 +285,8 @@ class NoiseModel:
 
     @property
     def has_timing(self) -> bool:
-        """Whether idle noise acts during a schedule (idle noise and some duration are set)."""
-        return bool(self.idle) and any(d > 0 for d in self.durations.values())
+        """Whether qubits are scheduled: with idle noise, waiting qubits idle."""
+        return bool(self.idle)
 
     # ------------------------------------------------------- calibration
     @classmethod
@@ -292,6 +323,8 @@ class NoiseModel:
         ]
         durations: dict = {}
         errors: dict = {}
+        gate_fidelities = {_names(name)[0]: v for name, v in gate_fidelities.items()}
+        gate_durations = {_names(name)[0]: v for name, v in gate_durations.items()}
         for name, value in gate_fidelities.items():
             arity = _gate_arity(name)
             per = _per_qubits(value, arity, n, pairs, f"gate_fidelities[{name!r}]")
@@ -340,8 +373,6 @@ def _qubits_arg(qubits) -> str:
 
 
 def _gate_arity(name: str) -> int:
-    from ..circuit.gates import GATES, canonical_name
-
     if name in ("measure", "reset"):
         return 1
     return GATES[canonical_name(name)].num_qubits
@@ -388,6 +419,10 @@ def _fitted_error(name: str, qubits: tuple[int, ...], fidelity: float, seconds: 
         )
         keep = 1.0
     lower = -1 / (4**k - 1)
-    keep = max(keep, lower)
+    if keep < lower - 1e-12:
+        raise NoiseModelError(
+            f"from_calibration: the fidelity {fidelity} of {name!r} on {qubits} is below what any noise channel "
+            f"reaches after relaxation (minimum {(1 + d * ((1 + lower * (trace - 1)) / d**2)) / (d + 1):.4g})."
+        )
     ptm = depolarizing(1 - keep, k).ptm @ relax
     return _trusted(ptm, f"<calibrated error of {name} on {qubits}: F={fidelity}>")

@@ -33,6 +33,7 @@ __all__ = [
     "unitary_to_ptm",
     "kraus_to_ptm",
     "superop_to_ptm",
+    "superop_transfer",
     "ptm_to_superop",
     "ptm_from_choi_columns",
     "pauli_vector_to_density",
@@ -111,12 +112,18 @@ def _vec_basis(k: int) -> np.ndarray:
     return basis.transpose(0, 2, 1).reshape(basis.shape[0], -1).T
 
 
-def superop_to_ptm(superop: np.ndarray) -> np.ndarray:
-    """The PTM of a superoperator acting on column-stacked vectors (QuTiP's convention)."""
+def superop_transfer(superop: np.ndarray) -> np.ndarray:
+    """The complex Pauli transfer matrix of a superoperator on column-stacked vectors
+    (QuTiP's convention); it is real exactly when the map preserves Hermiticity."""
     s = np.asarray(superop, dtype=complex)
     k = (s.shape[0].bit_length() - 1) // 2
     v = _vec_basis(k)
-    return (v.conj().T @ s @ v).real / 2**k
+    return v.conj().T @ s @ v / 2**k
+
+
+def superop_to_ptm(superop: np.ndarray) -> np.ndarray:
+    """The PTM of a Hermiticity-preserving superoperator (QuTiP's column stacking)."""
+    return superop_transfer(superop).real
 
 
 def ptm_to_superop(ptm: np.ndarray) -> np.ndarray:

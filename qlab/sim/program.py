@@ -63,10 +63,12 @@ class Measure:
 
 @dataclass(frozen=True)
 class Conditional:
-    """Run ``blocks`` only on branches whose classical record satisfies ``condition``."""
+    """Run ``blocks`` on branches whose classical record satisfies ``condition``
+    and ``otherwise`` (idle noise over the same time slot) on the others."""
 
     condition: Condition
     blocks: tuple[Block, ...]
+    otherwise: tuple[Block, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,25 +106,38 @@ def gate_ptm(ins: Instruction) -> np.ndarray:
 
 
 def error_blocks(noise: NoiseModel, name: str, qubits: tuple[int, ...]) -> list[Block]:
+    """The blocks of the model's error after ``name`` on ``qubits``."""
     ch = noise.gate_error(name, qubits)
     if ch is None:
         return []
     if ch.num_qubits == len(qubits):
         return [Block(ch.ptm, qubits)]
-    return [Block(ch.ptm, (q,)) for q in qubits]
+    if ch.num_qubits == 1:
+        return [Block(ch.ptm, (q,)) for q in qubits]
+    raise SimulationError(
+        f"Cannot apply the noise of {name!r} on qubits {qubits}: its channel {ch!r} acts on "
+        f"{ch.num_qubits} qubits; it must act on 1 or {len(qubits)}."
+    )
 
 
 class Scheduler:
-    """As-soon-as-possible clocks per qubit; emits idle noise for waiting qubits."""
+    """As-soon-as-possible clocks per qubit; emits idle noise for waiting qubits.
+
+    The schedule is static: every instruction occupies its time slot whether
+    or not its classical condition holds. Qubits whose terminal measurement
+    has been taken are retired and receive no more idle noise.
+    """
 
     def __init__(self, noise: NoiseModel, qubits):
         self.noise = noise
         self.timed = noise.has_timing
         self.clock = {q: 0.0 for q in qubits}
+        self.retired: set[int] = set()
 
     def idle(self, qubit: int, seconds: float) -> list[Block]:
+        """Idle noise on ``qubit`` for ``seconds`` (nothing for retired qubits)."""
         idle = self.noise.idle_noise(qubit)
-        if idle is None or seconds <= 0:
+        if idle is None or seconds <= 0 or qubit in self.retired:
             return []
         return [Block(idle.channel(seconds).ptm, (qubit,))]
 
@@ -161,20 +176,21 @@ def _terminal_indices(instructions: tuple[Instruction, ...]) -> set[int]:
     return terminal
 
 
-def _instruction_blocks(ins: Instruction, noise: NoiseModel, sched: Scheduler) -> list[Block]:
-    """The blocks of one gate, reset or delay, with their noise and idle time."""
+def _instruction_blocks(ins: Instruction, noise: NoiseModel, sched: Scheduler) -> tuple[list, list, list]:
+    """One gate, reset or delay as (blocks before it, its own blocks, idle blocks of its slot).
+
+    The last list is what happens instead when the instruction's condition is false.
+    """
     qs = ins.qubits
     if ins.name == "delay":
         sched.finish(qs, ins.duration_seconds)
-        return sched.idle(qs[0], ins.duration_seconds)
-    out = sched.start(qs)
-    if ins.name == "reset":
-        out.append(Block(RESET_PTM, qs))
-    else:
-        out.append(Block(gate_ptm(ins), qs))
-    out += error_blocks(noise, ins.name, qs)
-    sched.finish(qs, noise.duration(ins.name, qs))
-    return out
+        return sched.idle(qs[0], ins.duration_seconds), [], []
+    wait = sched.start(qs)
+    own = [Block(RESET_PTM if ins.name == "reset" else gate_ptm(ins), qs)] + error_blocks(noise, ins.name, qs)
+    seconds = noise.duration(ins.name, qs)
+    slot = [b for q in qs for b in sched.idle(q, seconds)]
+    sched.finish(qs, seconds)
+    return wait, own, slot
 
 
 def lower(
@@ -227,17 +243,20 @@ def lower(
             if i in terminal_idx:
                 terminal.append((q, c))
                 readout.append(noise.readout_error(q))
+                sched.retired.add(q)
             else:
                 fuser.emit_barrier((q,), Measure(q, c, noise.readout_error(q)))
             continue
-        blocks = _instruction_blocks(ins, noise, sched)
-        if ins.condition is None:
-            for b in blocks:
+        wait, own, slot = _instruction_blocks(ins, noise, sched)
+        for b in wait:
+            fuser.add(b)
+        if ins.condition is None or not own:
+            for b in own:
                 fuser.add(b)
         else:
-            touched = tuple(sorted({q for b in blocks for q in b.qubits}))
-            step = Conditional(ins.condition, tuple(_fuse_all(blocks, max(len(touched), 1))))
-            fuser.emit_barrier(touched or ins.qubits, step)
+            width = max(len(ins.qubits), 1)
+            step = Conditional(ins.condition, tuple(_fuse_all(own, width)), tuple(_fuse_all(slot, width)))
+            fuser.emit_barrier(ins.qubits, step)
     steps = fuser.finish()
     return Program(tuple(used), circuit.num_clbits, steps, tuple(terminal), tuple(readout))
 

@@ -1,0 +1,340 @@
+"""Noise models (qlab.sim.noise): builders, look-ups, composition, calibration and idle noise."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from itertools import product
+
+import numpy as np
+import pytest
+import qutip
+
+import qlab.sim as qs
+import reference as ref
+from qlab import Circuit, NoiseModel, simulate
+from qlab.exceptions import SimulationError
+from qlab.circuit import gate_matrix
+from qlab.exceptions import NoiseModelError, QlabTypeError
+from qlab.sim import IdleNoise, ReadoutError
+from qlab.sim.noise import NoiseModelWarning
+from qlab.testing import assert_states_close
+
+DEP = qs.depolarizing(0.1)
+AD = qs.amplitude_damping(0.2)
+PREPARATIONS = {
+    "0": np.eye(2),
+    "1": qutip.sigmax().full(),
+    "+": gate_matrix("h"),
+    "+i": gate_matrix("s") @ gate_matrix("h"),
+}
+
+
+# --------------------------------------------------------------- helpers
+def engine_process(name: str, qubits: tuple[int, ...], noise: NoiseModel) -> np.ndarray:
+    """The superoperator the engine applies for ``name`` on ``qubits``, by process tomography.
+
+    Inputs are prepared with user unitaries (which ``noise`` leaves ideal)
+    on the product states ``|0>, |1>, |+>, |+i>``; outputs are read with
+    ``result.state``; the superoperator follows by linear inversion.
+    """
+    k = len(qubits)
+    inputs, outputs = [], []
+    for labels in product(PREPARATIONS, repeat=k):
+        circuit = Circuit(max(qubits) + 1)
+        for q, label in zip(qubits, labels):
+            circuit.unitary(PREPARATIONS[label], q)
+        circuit.append(name, qubits)
+        result = simulate(circuit, noise)
+        order = [result.qubits.index(q) for q in qubits]
+        out = result.state.partial_trace(order).matrix
+        kets = [PREPARATIONS[label][:, 0] for label in labels]
+        psi = kets[0]
+        for ket in kets[1:]:
+            psi = np.kron(psi, ket)
+        inputs.append(np.outer(psi, psi.conj()).reshape(-1, order="F"))
+        outputs.append(out.reshape(-1, order="F"))
+    return np.array(outputs).T @ np.linalg.inv(np.array(inputs).T)
+
+
+def average_gate_fidelity(superop: np.ndarray, unitary: np.ndarray) -> float:
+    """``(d F_pro + 1) / (d + 1)`` of a process against a target unitary."""
+    d = unitary.shape[0]
+    target = np.kron(unitary.conj(), unitary)
+    f_pro = np.trace(target.conj().T @ superop).real / d**2
+    return (d * f_pro + 1) / (d + 1)
+
+
+class Device:
+    """Anything with ``calibration()``."""
+
+    def calibration(self):
+        return {"t1": [50e-6], "t2": [40e-6], "gate_durations": {"x": 30e-9}, "gate_fidelities": {"x": 0.999}}
+
+
+# -------------------------------------------------------------- builders
+def test_with_methods_return_new_models():
+    base = NoiseModel()
+    nm = base.with_gate_error("x", DEP)
+    assert base.is_ideal and not nm.is_ideal
+    assert nm.gate_error("x", (0,)) == DEP
+    assert base.gate_error("x", (0,)) is None
+    assert nm.with_duration("x", 1e-8).duration("x", (0,)) == 1e-8
+    assert nm.duration("x", (0,)) == 0.0
+
+
+def test_models_are_frozen_and_their_mappings_read_only():
+    nm = NoiseModel().with_gate_error("x", DEP)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        nm.gate_errors = {}
+    with pytest.raises(TypeError, match="does not support item assignment"):
+        nm.gate_errors[("y", None)] = DEP
+    source = {("x", None): DEP}
+    built = NoiseModel(gate_errors=source)
+    source[("y", None)] = DEP
+    assert ("y", None) not in built.gate_errors
+
+
+def test_gate_error_for_several_gates_and_qubit_forms():
+    nm = NoiseModel().with_gate_error(["x", "h"], DEP).with_gate_error("cx", AD, qubits=(1, 0)).with_gate_error("z", AD, qubits=2)
+    assert nm.gate_error("h", (5,)) == DEP and nm.gate_error("x", (0,)) == DEP
+    assert nm.gate_error("cx", (1, 0)) == AD and nm.gate_error("cx", (0, 1)) is None
+    assert nm.gate_error("z", (2,)) == AD and nm.gate_error("z", (1,)) is None
+    assert set(nm.gate_errors) == {("x", None), ("h", None), ("cx", (1, 0)), ("z", (2,))}
+
+
+def test_exact_qubits_take_precedence_over_any_qubits():
+    nm = NoiseModel().with_gate_error("x", DEP).with_gate_error("x", AD, qubits=[3])
+    assert nm.gate_error("x", (3,)) == AD
+    assert nm.gate_error("x", (2,)) == DEP
+    timed = NoiseModel().with_duration("x", 1e-8).with_duration("x", 5e-8, qubits=3)
+    assert timed.duration("x", (3,)) == 5e-8 and timed.duration("x", (0,)) == 1e-8
+    idle_a, idle_b = IdleNoise.from_t1_t2(1e-5, 1e-5), IdleNoise.from_t1_t2(2e-5, 1e-5)
+    idle = NoiseModel().with_idle_noise(idle_a).with_idle_noise(idle_b, qubits=[1, 2])
+    assert idle.idle_noise(1) == idle_b and idle.idle_noise(2) == idle_b and idle.idle_noise(0) == idle_a
+    readout = NoiseModel().with_readout_error(ReadoutError(0.1)).with_readout_error(ReadoutError(0.2), qubits=0)
+    assert readout.readout_error(0) == ReadoutError(0.2) and readout.readout_error(4) == ReadoutError(0.1)
+
+
+def test_adding_an_error_twice_composes_in_order():
+    nm = NoiseModel().with_gate_error("x", DEP).with_gate_error("x", AD)
+    assert nm.gate_error("x", (0,)) == DEP.then(AD)
+
+
+def test_is_ideal_and_has_timing():
+    assert NoiseModel().is_ideal
+    assert NoiseModel().with_duration("x", 1e-8).is_ideal
+    assert not NoiseModel().with_readout_error(ReadoutError(0.1)).is_ideal
+    idle = NoiseModel().with_idle_noise(IdleNoise.from_t1_t2(1e-5, 1e-5))
+    assert idle.has_timing
+    assert not NoiseModel().with_duration("x", 1e-8).has_timing
+
+
+def test_repr_reads_like_the_calls():
+    nm = (
+        NoiseModel()
+        .with_gate_error("x", qs.depolarizing(0.1), qubits=0)
+        .with_gate_error("cx", qs.depolarizing(0.01, 2), qubits=(0, 1))
+        .with_idle_noise(IdleNoise.from_t1_t2(5e-05, 4e-05))
+        .with_readout_error(ReadoutError(0.01, 0.02), qubits=1)
+        .with_duration("x", 3e-08)
+    )
+    assert eval(repr(nm), {**vars(qs), "NoiseModel": NoiseModel}) == nm
+
+
+@pytest.mark.parametrize(
+    "build,error,match",
+    [
+        (lambda: NoiseModel().with_gate_error("x", "depolarizing"), QlabTypeError, "with_gate_error: expected a Channel, got str"),
+        (lambda: NoiseModel().with_idle_noise(DEP), QlabTypeError, "with_idle_noise: expected an IdleNoise, got Channel"),
+        (lambda: NoiseModel().with_readout_error(0.1), QlabTypeError, "with_readout_error: expected a ReadoutError, got float"),
+        (lambda: NoiseModel().with_duration("x", -1e-9), NoiseModelError, r"the duration of \('x', None\) must be a finite number >= 0 seconds, got -1e-09"),
+        (lambda: NoiseModel().with_duration("x", math.inf), NoiseModelError, "must be a finite number >= 0 seconds, got inf"),
+        (lambda: NoiseModel().with_duration("x", math.nan), NoiseModelError, "must be a finite number >= 0 seconds, got nan"),
+        (lambda: NoiseModel().with_duration("x", "1"), NoiseModelError, "must be a finite number >= 0 seconds, got '1'"),
+        (lambda: NoiseModel().with_gate_error("cx", qs.depolarizing(0.1, 2), qubits=(0, 1, 2)), NoiseModelError,
+         r"depolarizing\(0.1, 2\) acts on 2 qubit\(s\) but 'cx' on \(0, 1, 2\) acts on 3; use a 1- or 3-qubit channel"),
+        (lambda: NoiseModel(gate_errors={("x", None): 0.1}), QlabTypeError, r"the error for \('x', None\) must be a Channel, got float"),
+    ],
+)
+def test_builders_reject_bad_input(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_a_two_qubit_error_on_a_one_qubit_gate_is_rejected():
+    with pytest.raises(NoiseModelError, match="acts on 2 qubit"):
+        NoiseModel().with_gate_error(["x", "cx"], qs.depolarizing(0.1, 2))
+
+
+def test_a_user_gate_error_of_the_wrong_width_is_rejected_when_simulating():
+    nm = NoiseModel().with_gate_error("unitary", qs.depolarizing(0.1, 2))
+    with pytest.raises(SimulationError, match=r"acts on 2 qubits; it must act on 1 or 3"):
+        simulate(Circuit(3).unitary(np.eye(8), [0, 1, 2]), nm)
+
+
+def test_unknown_gate_names_are_refused():
+    with pytest.raises(NoiseModelError, match="Unknown gate 'hadamard' in a noise model"):
+        NoiseModel().with_gate_error("hadamard", qs.depolarizing(0.1))
+
+
+def test_gate_aliases_name_the_same_gate():
+    nm = NoiseModel().with_gate_error("cnot", qs.depolarizing(0.1, 2))
+    assert nm.gate_error("cx", (0, 1)) is not None or simulate(Circuit(2).cx(0, 1), nm).state.purity() < 1
+
+
+# ---------------------------------------------------------------- compose
+def test_compose_follows_gate_and_readout_errors_and_merges_the_rest():
+    a = NoiseModel().with_gate_error("x", DEP).with_readout_error(ReadoutError(0.1)).with_duration("x", 1e-8)
+    b = NoiseModel().with_gate_error("x", AD).with_gate_error("h", AD).with_readout_error(ReadoutError(0.0, 0.2))
+    both = a | b
+    assert both == a.compose(b)
+    assert both.gate_error("x", (0,)) == DEP.then(AD)
+    assert both.gate_error("h", (0,)) == AD
+    assert both.readout_error(0) == ReadoutError(0.1).then(ReadoutError(0.0, 0.2))
+    assert both.duration("x", (0,)) == 1e-8
+
+
+def test_compose_adds_idle_generators():
+    t1, t2 = 30e-6, 20e-6
+    decay = IdleNoise(None, [np.sqrt(1 / t1) * qutip.destroy(2).full()])
+    dephase = IdleNoise(None, [np.sqrt((1 / t2 - 1 / (2 * t1)) / 2) * qutip.sigmaz().full()])
+    both = NoiseModel().with_idle_noise(decay) | NoiseModel().with_idle_noise(dephase)
+    assert both.idle_noise(0).channel(5e-6) == qs.thermal_relaxation(t1, t2, 5e-6)
+
+
+def test_compose_rejects_disagreeing_durations():
+    with pytest.raises(NoiseModelError, match=r"compose: the models disagree on the duration of \('x', None\): 1e-08 vs 2e-08"):
+        NoiseModel().with_duration("x", 1e-8) | NoiseModel().with_duration("x", 2e-8)
+
+
+def test_compose_keeps_any_qubit_errors_under_exact_qubit_errors():
+    both = NoiseModel().with_gate_error("x", DEP) | NoiseModel().with_gate_error("x", AD, qubits=0)
+    assert both.gate_error("x", (0,)) == DEP.then(AD)
+
+
+# ------------------------------------------------------------- idle noise
+@pytest.mark.parametrize("duration", [0.0, 1e-7, 3e-6, 1e-4])
+def test_idle_noise_from_t1_t2_is_thermal_relaxation(duration):
+    assert IdleNoise.from_t1_t2(50e-6, 30e-6).channel(duration) == qs.thermal_relaxation(50e-6, 30e-6, duration)
+    assert IdleNoise.from_t1_t2(50e-6, 100e-6).channel(duration) == qs.thermal_relaxation(50e-6, 100e-6, duration)
+
+
+def test_idle_noise_from_a_lindbladian_is_the_lindblad_channel():
+    h = qutip.rand_herm(2, seed=3)
+    c_ops = [0.3 * qutip.destroy(2)]
+    assert IdleNoise(h, c_ops).channel(2.5) == qs.lindblad(h, c_ops, 2.5)
+
+
+def test_idle_noise_in_a_circuit_matches_the_reference():
+    noise = NoiseModel().with_idle_noise(IdleNoise.from_t1_t2(40e-6, 50e-6), qubits=1)
+    circuit = Circuit(2).h(0).h(1).delay(7, [0, 1], unit="us")
+    spec = ref.NoiseSpec(idle={1: ref.IdleT1T2(40e-6, 50e-6)})
+    assert_states_close(simulate(circuit, noise).state, ref.simulate(circuit, spec).state, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "build,error,match",
+    [
+        (lambda: IdleNoise.from_t1_t2(1e-5, 3e-5), NoiseModelError, "IdleNoise.from_t1_t2: t2 must be <= 2\\*t1, got t1=1e-05, t2=3e-05"),
+        (lambda: IdleNoise.from_t1_t2(0, 1e-5), NoiseModelError, "t1 and t2 must be positive numbers, got t1=0, t2=1e-05"),
+        (lambda: IdleNoise.from_t1_t2("1", 1e-5), NoiseModelError, "t1 and t2 must be positive numbers"),
+        (lambda: IdleNoise.from_t1_t2(1e-5, 1e-5).channel(-1.0), NoiseModelError, "IdleNoise: duration must be >= 0, got -1.0"),
+        (lambda: IdleNoise(None, [qutip.tensor(qutip.destroy(2), qutip.qeye(2))]), NoiseModelError,
+         "IdleNoise acts on one qubit; the operators given act on 2 qubits"),
+    ],
+)
+def test_idle_noise_rejects_bad_input(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+# ------------------------------------------------------------ calibration
+T1 = [80e-6, 60e-6, 100e-6]
+T2 = [60e-6, 90e-6, 30e-6]
+DURATIONS = {"sx": 35e-9, "x": 35e-9, "cx": {(0, 1): 300e-9, (1, 2): 450e-9}, "measure": 1e-6}
+FIDELITIES = {"sx": 0.9995, "x": 0.999, "cx": {(0, 1): 0.99, (1, 2): 0.985}}
+
+
+def calibrated() -> NoiseModel:
+    return NoiseModel.from_calibration(T1, T2, DURATIONS, FIDELITIES, readout_fidelities=[0.98, 0.95, 0.97])
+
+
+@pytest.mark.parametrize(
+    "name,qubits,fidelity",
+    [("sx", (0,), 0.9995), ("x", (2,), 0.999), ("cx", (0, 1), 0.99), ("cx", (1, 2), 0.985)],
+)
+def test_simulated_gate_has_the_calibrated_average_gate_fidelity(name, qubits, fidelity):
+    nm = calibrated()
+    process = engine_process(name, qubits, nm)
+    assert average_gate_fidelity(process, gate_matrix(name)) == pytest.approx(fidelity, abs=1e-9)
+    assert nm.gate_error(name, qubits).average_gate_fidelity() == pytest.approx(fidelity, abs=1e-12)
+
+
+def test_calibrated_gate_error_includes_relaxation_over_the_gate():
+    nm = calibrated()
+    error = nm.gate_error("cx", (1, 2))
+    relaxation = qs.thermal_relaxation(T1[1], T2[1], 450e-9).tensor(qs.thermal_relaxation(T1[2], T2[2], 450e-9))
+    keep = (error.ptm[5, 5]) / relaxation.ptm[5, 5]
+    assert error == relaxation.then(qs.depolarizing(1 - keep, 2))
+    assert nm.duration("cx", (1, 2)) == 450e-9 and nm.duration("measure", (2,)) == 1e-6
+
+
+def test_calibrated_readout_flips_each_outcome_with_one_minus_fidelity():
+    nm = calibrated()
+    circuit = Circuit(3).unitary(qutip.sigmax().full(), 1).measure_all()
+    probabilities = simulate(circuit, nm).probabilities
+    assert probabilities["010"] == pytest.approx(0.98 * 0.95 * 0.97, abs=1e-12)
+    assert probabilities["000"] == pytest.approx(0.98 * 0.05 * 0.97, abs=1e-12)
+    assert nm.readout_error(1) == ReadoutError.symmetric(0.05)
+
+
+@pytest.mark.parametrize("qubit", range(3))
+def test_calibrated_idle_noise_is_thermal_relaxation(qubit):
+    assert calibrated().idle_noise(qubit).channel(2e-6) == qs.thermal_relaxation(T1[qubit], T2[qubit], 2e-6)
+
+
+def test_calibration_uses_the_coupling_map_and_all_pairs_by_default():
+    everywhere = NoiseModel.from_calibration([1e-4] * 3, [1e-4] * 3, {"cz": 1e-7}, {"cz": 0.99})
+    assert {q for (name, q) in everywhere.gate_errors} == {(a, b) for a in range(3) for b in range(3) if a != b}
+    line = NoiseModel.from_calibration([1e-4] * 3, [1e-4] * 3, {"cz": 1e-7}, {"cz": 0.99}, coupling_map=[(0, 1), (1, 2)])
+    assert set(line.gate_errors) == {("cz", (0, 1)), ("cz", (1, 2))}
+    assert line.duration("cz", (1, 2)) == 1e-7
+
+
+def test_calibration_warns_when_relaxation_alone_is_worse_than_the_fidelity():
+    with pytest.warns(NoiseModelWarning, match=r"relaxation alone gives 'x' on \(0,\) a fidelity below the calibrated 0.9999"):
+        nm = NoiseModel.from_calibration([1e-6], [1e-6], {"x": 1e-7}, {"x": 0.9999})
+    assert nm.gate_error("x", (0,)) == qs.thermal_relaxation(1e-6, 1e-6, 1e-7)
+
+
+def test_from_device_reads_calibration():
+    nm = NoiseModel.from_device(Device())
+    assert nm.gate_error("x", (0,)).average_gate_fidelity() == pytest.approx(0.999, abs=1e-12)
+    with pytest.raises(QlabTypeError, match="NoiseModel.from_device: expected a device description with calibration\\(\\), got str"):
+        NoiseModel.from_device("ibm")
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"t2": [1e-4]}, "from_calibration: t1 has 2 entries but t2 has 1"),
+        ({"readout_fidelities": [0.9]}, "from_calibration: 1 readout fidelities for 2 qubits"),
+        ({"readout_fidelities": [0.9, 0.4]}, r"readout fidelity of qubit 1 must be in \[0.5, 1\], got 0.4"),
+        ({"gate_fidelities": {"x": 1.2}}, r"the fidelity of 'x' on \(0,\) must be in \(0, 1\], got 1.2"),
+        ({"gate_fidelities": {"x": 0.0}}, r"must be in \(0, 1\], got 0.0"),
+        ({"gate_fidelities": {"cx": {(0,): 0.9}}}, r"gate_fidelities\['cx'\] has key \(0,\); expected 2 qubit\(s\) in 0..1"),
+        ({"gate_fidelities": {"cx": {(0, 5): 0.9}}}, r"has key \(0, 5\); expected 2 qubit\(s\) in 0..1"),
+        ({"gate_fidelities": {"ccx": 0.9}}, r"give gate_fidelities\['ccx'\] per qubit tuple for a 3-qubit gate"),
+        ({"t2": [1e-4, 3e-4]}, "IdleNoise.from_t1_t2: t2 must be <= 2\\*t1"),
+    ],
+)
+def test_calibration_rejects_bad_input(kwargs, match):
+    args = {"t1": [1e-4, 1e-4], "t2": [1e-4, 1e-4], "gate_durations": {}, "gate_fidelities": {"x": 0.99}, **kwargs}
+    with pytest.raises(NoiseModelError, match=match):
+        NoiseModel.from_calibration(**args)
+
+
+def test_calibration_rejects_an_unreachable_fidelity():
+    with pytest.raises(NoiseModelError, match="fidelity"):
+        NoiseModel.from_calibration([1e-4], [1e-4], {}, {"x": 0.2})
