@@ -19,9 +19,11 @@ True
 Gate errors act right after their gate. A 1-qubit channel given for a
 multi-qubit gate acts on each of its qubits. ``"measure"`` entries act just
 before a measurement, ``"reset"`` entries just after a reset. Idle noise
-(:class:`IdleNoise`) acts on ``delay`` instructions and, when gates have
-durations, on every qubit that waits while others work (an as-soon-as-possible
-schedule).
+(:class:`IdleNoise`) acts on ``delay`` instructions and on every qubit that
+waits for another one to be free, in an as-soon-as-possible schedule built
+from the durations. The schedule is static: an instruction whose classical
+condition is false still takes its time slot, and its qubits idle through
+it. A qubit whose final measurement has been taken idles no more.
 """
 
 from __future__ import annotations
