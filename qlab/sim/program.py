@@ -268,12 +268,25 @@ def _fuse_all(blocks: list[Block], width: int) -> list[Block]:
     return fuser.finish()
 
 
+def _kron(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.kron`` for square matrices in one ufunc call (this runs once per fused gate)."""
+    n, m = a.shape[0], b.shape[0]
+    return np.multiply.outer(a, b).transpose(0, 2, 1, 3).reshape(n * m, n * m)
+
+
+@lru_cache(maxsize=8)
+def _identity(size: int) -> np.ndarray:
+    eye = np.eye(size)
+    eye.setflags(write=False)
+    return eye
+
+
 def _embed(ptm: np.ndarray, qubits: tuple[int, ...], target: tuple[int, ...]) -> np.ndarray:
     """Extend a PTM on ``qubits`` to the qubits ``target`` (a superset), in target order."""
     if qubits == target:
         return ptm
     rest = [q for q in target if q not in qubits]
-    full = np.kron(ptm, np.eye(4 ** len(rest)))
+    full = _kron(ptm, _identity(4 ** len(rest)))
     order = list(qubits) + rest
     return permute_operator(full, [order.index(q) for q in target], 4)
 
@@ -309,7 +322,7 @@ class _Fuser:
                 if merged is None:
                     merged = Block(c.ptm, c.qubits)
                 else:
-                    merged = Block(np.kron(merged.ptm, c.ptm), merged.qubits + c.qubits)
+                    merged = Block(_kron(merged.ptm, c.ptm), merged.qubits + c.qubits)
             if merged is None:
                 merged = block
             else:
