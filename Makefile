@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install -e ".[bench]"
 	$(BIN)/python benchmarks/dm_layers.py
+	$(BIN)/python benchmarks/qdmi_jobs.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

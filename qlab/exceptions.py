@@ -29,6 +29,14 @@ __all__ = [
     "QubitLimitError",
     "QlabTypeError",
     "QlabTimeoutError",
+    "DeviceDescriptionError",
+    "UnknownDeviceError",
+    "DeviceProgramError",
+    "UnsupportedProgramError",
+    "JobNotFoundError",
+    "JobStateError",
+    "JobQueueError",
+    "JobStoreError",
 ]
 
 
@@ -78,3 +86,48 @@ class SimulationError(QlabError, ValueError):
 
 class QubitLimitError(SimulationError):
     """A program needs more qubits than the simulator may hold."""
+
+
+# ------------------------------------------------------------------ devices
+class DeviceDescriptionError(QlabError, ValueError):
+    """A device description is malformed or inconsistent (the message names the field)."""
+
+
+class UnknownDeviceError(QlabError, LookupError):
+    """No device has the requested id (the message lists the ids that exist)."""
+
+
+class DeviceProgramError(QlabError, ValueError):
+    """A program addresses a device wrongly (sites it lacks, pairs it does not couple)."""
+
+
+class UnsupportedProgramError(QlabError, NotImplementedError):
+    """A valid program that a device cannot run (gates outside what it can express)."""
+
+
+# --------------------------------------------------------------------- jobs
+class JobNotFoundError(QlabError, KeyError):
+    """No job with the given id is in the store.
+
+    >>> str(JobNotFoundError("No job 'abc' in JobStore(':memory:')."))
+    "No job 'abc' in JobStore(':memory:')."
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class JobStateError(QlabError, ValueError):
+    """A job cannot do what was asked in its present status.
+
+    Raised for an illegal status transition, an unknown status value, a
+    duplicate id, or submitting a job that is not ``created``.
+    """
+
+
+class JobQueueError(QlabError, RuntimeError):
+    """A job queue was configured or used wrongly (bad worker count, submit after shutdown)."""
+
+
+class JobStoreError(QlabError):
+    """A job store file cannot be opened or was written by an incompatible qlab."""

@@ -595,7 +595,7 @@ def test_jobs_run_first_in_first_out_with_positions_and_length(queue, store, gat
         queue.submit(record)
     assert queue.position(first.id) is None
     assert [queue.position(r.id) for r in rest] == [0, 1, 2, 3]
-    assert len(queue) == 5
+    assert len(queue) == 5 and queue.waiting == 4
     assert store.get(rest[0].id).status is JobStatus.QUEUED
     assert set(store.get(rest[0].id).timestamps) == {"created", "submitted", "queued"}
     gate.release.set()
@@ -607,7 +607,7 @@ def test_jobs_run_first_in_first_out_with_positions_and_length(queue, store, gat
     times = list(finished[1].timestamps.values())
     assert times == sorted(times)
     _assert_same(finished[1].results["array"], np.arange(3) * 1j)
-    assert len(queue) == 0 and queue.position(rest[0].id) is None
+    assert len(queue) == 0 and queue.waiting == 0 and queue.position(rest[0].id) is None
 
 
 def test_submit_uses_the_stored_record_when_it_was_added_first(queue, store):

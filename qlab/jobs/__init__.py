@@ -12,7 +12,7 @@
 0   qdmi  ideal   done
 """
 
-from .errors import JobNotFoundError, JobQueueError, JobStateError, JobStoreError
+from ..exceptions import JobNotFoundError, JobQueueError, JobStateError, JobStoreError
 from .queue import JobQueue
 from .record import JobRecord, JobStatus
 from .store import JobStore, default_store, df

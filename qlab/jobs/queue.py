@@ -17,7 +17,7 @@ from typing import Any
 from qlab.exceptions import QlabTimeoutError, QlabTypeError
 
 from . import dask_executor
-from .errors import JobQueueError
+from ..exceptions import JobQueueError
 from .record import JobRecord, JobStatus
 from .store import JobStore
 
@@ -203,6 +203,12 @@ class JobQueue:
                 return self._pending.index(job_id)
             except ValueError:
                 return None
+
+    @property
+    def waiting(self) -> int:
+        """How many jobs wait in this queue (running ones not counted)."""
+        with self._cond:
+            return len(self._pending)
 
     def __len__(self) -> int:
         with self._cond:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from qlab.exceptions import QlabTypeError
 
-from .errors import JobStateError
+from ..exceptions import JobStateError
 
 __all__ = ["JobRecord", "JobStatus"]
 

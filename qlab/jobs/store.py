@@ -39,7 +39,7 @@ import pandas as pd
 from qlab.exceptions import QlabTypeError
 
 from . import owner
-from .errors import JobNotFoundError, JobStateError, JobStoreError
+from ..exceptions import JobNotFoundError, JobStateError, JobStoreError
 from .record import JobRecord, JobStatus
 from .serialize import decode_parameters, decode_results, encode_parameters, encode_results
 

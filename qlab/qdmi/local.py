@@ -1,0 +1,230 @@
+"""Devices made from a :class:`~qlab.devices.DeviceDescription`, simulated with qlab's engine.
+
+A :class:`LocalDevice` reports its description through QDMI properties and
+runs jobs on the density-matrix engine with the description's noise model
+(``NoiseModel.from_device``): relaxation over every operation's duration,
+depolarizing noise fitted to every calibrated fidelity, readout errors, and
+idle noise on qubits that wait. Only the qubits a program touches are
+simulated.
+
+A program is checked when it is set on a job: parsed, fitted to the device
+(:func:`qlab.devices.placement.fit_circuit`: sites, couplings, native
+gates) and kept, so a job runs without parsing again; the lowered engine
+program is kept too. The noise model is built once per device.
+
+>>> from qlab.qdmi import Session, JobParameter
+>>> with Session(store=":memory:", mqt=False) as session:
+...     job = session.device("sc20").create_job()
+...     job.set_parameter("programformat", "qasm2")
+...     job.set_parameter("program", 'OPENQASM 2.0; include "qelib1.inc"; qreg q[20]; cx q[0], q[7];')
+Traceback (most recent call last):
+...
+qlab.qdmi.errors.InvalidArgument: Cannot run 'cx' on qubits (0, 7) of device 'sc20': sites 0 and 7 are not coupled (site 0 couples to 1, 5; site 7 to 2, 6, 8, 12). qlab does not route qubits; routing comes with the compiler (qlab.compiler).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .. import __version__
+from ..circuit import Circuit, load_qasm
+from ..devices.description import DeviceDescription, operation_fidelity
+from ..exceptions import DeviceProgramError, UnsupportedProgramError
+from ..devices.placement import fit_circuit
+from ..exceptions import QasmError, QubitLimitError, UnsupportedQasmError
+from ..jobs import JobRecord
+from ..sim.noise import NoiseModel
+from ..sim.program import Program, lower
+from .device import Device, Site
+from .enums import DeviceProperty, DeviceStatus, OperationProperty, ProgramFormat, SiteProperty
+from .errors import InvalidArgument, NotSupported, PermissionDenied
+from .results import simulation_results
+
+__all__ = ["LocalDevice", "check_qasm"]
+
+_VERSION = re.compile(r"^(?:\s|//[^\n]*\n|/\*.*?\*/)*OPENQASM\s+(\d+)(?:\.\d+)?\s*;", re.DOTALL)
+
+
+def check_qasm(fmt: ProgramFormat, program: str) -> Circuit:
+    """Parse an OpenQASM program of format ``fmt``; the declared version must match it.
+
+    >>> check_qasm(ProgramFormat.QASM3, "OPENQASM 3.0; qubit q; x q;")
+    Circuit(1).x(0)
+    >>> check_qasm(ProgramFormat.QASM2, "OPENQASM 3.0; qubit q; x q;")
+    Traceback (most recent call last):
+    ...
+    qlab.qdmi.errors.InvalidArgument: The program declares OPENQASM 3 but the program format is QASM2; set PROGRAMFORMAT to QASM3 or change the header.
+
+    Raises:
+        InvalidArgument: the text is not valid OpenQASM of that version (the message says where).
+        NotSupported: the program is valid but uses constructs qlab cannot run.
+    """
+    match = _VERSION.match(program)
+    declared = match and int(match.group(1))
+    expected = {ProgramFormat.QASM2: 2, ProgramFormat.QASM3: 3}[fmt]
+    if declared and declared != expected:
+        raise InvalidArgument(
+            f"The program declares OPENQASM {declared} but the program format is {fmt.name}; "
+            f"set PROGRAMFORMAT to QASM{declared} or change the header."
+        )
+    try:
+        return load_qasm(program)
+    except QasmError as err:
+        raise (NotSupported if isinstance(err, UnsupportedQasmError) else InvalidArgument)(f"Invalid {fmt.name} program: {err}") from err
+
+
+@dataclass
+class _Prepared:
+    """A checked program: the circuit the device runs and, once a job ran it, the engine's program."""
+
+    circuit: Circuit
+    program: Program | None = None
+
+
+class LocalDevice(Device):
+    """A described device simulated in this process.
+
+    Args:
+        session: the session that opened it.
+        description: what the device is.
+        workers: how many of its jobs run at once.
+    """
+
+    def __init__(self, session, description: DeviceDescription, workers: int):
+        super().__init__(session, workers)
+        self.description = description
+        """The description the device reports and simulates."""
+        self._noise: NoiseModel | None = None
+        self._noise_lock = threading.Lock()
+        self._prepared = lru_cache(maxsize=256)(self._prepare_program)
+        self._children = tuple(LocalDevice(session, child, workers) for child in description.children)
+        self._formats = tuple(ProgramFormat(f) for f in description.program_formats)
+
+    @property
+    def id(self) -> str:
+        return self.description.id
+
+    @property
+    def noise_model(self) -> NoiseModel:
+        """The device's noise model (built on first use)."""
+        with self._noise_lock:
+            if self._noise is None:
+                self._noise = self.description.noise_model()
+            return self._noise
+
+    # ------------------------------------------------------------ queries
+    def _property(self, prop: DeviceProperty):
+        d = self.description
+        values = {
+            DeviceProperty.NAME: d.name,
+            DeviceProperty.VERSION: d.version,
+            DeviceProperty.STATUS: DeviceStatus(d.status),
+            DeviceProperty.LIBRARYVERSION: __version__,
+            DeviceProperty.QUBITSNUM: d.qubits_num,
+            DeviceProperty.COUPLINGMAP: d.coupling_map,
+            DeviceProperty.LENGTHUNIT: d.length_unit,
+            DeviceProperty.LENGTHSCALEFACTOR: d.length_scale_factor,
+            DeviceProperty.DURATIONUNIT: d.duration_unit,
+            DeviceProperty.DURATIONSCALEFACTOR: d.duration_scale_factor,
+            DeviceProperty.SUPPORTEDPROGRAMFORMATS: self._formats,
+            DeviceProperty.CHILDDEVICES: self._children,
+        }
+        if prop not in values:
+            raise NotSupported(f"Device {self.id!r} does not report {prop!r}.")
+        return values[prop]
+
+    def _site_property(self, index: int, prop: SiteProperty):
+        if not 0 <= index < self.description.qubits_num:
+            raise InvalidArgument(f"Device {self.id!r} has sites 0..{self.description.qubits_num - 1}, not {index}.")
+        site = self.description.sites[index]
+        coordinates = site.coordinates or ()
+        values = {
+            SiteProperty.INDEX: site.index,
+            SiteProperty.T1: site.t1,
+            SiteProperty.T2: site.t2,
+            SiteProperty.NAME: site.name,
+            SiteProperty.XCOORDINATE: coordinates[0] if coordinates else None,
+            SiteProperty.YCOORDINATE: coordinates[1] if coordinates else None,
+            SiteProperty.ZCOORDINATE: coordinates[2] if len(coordinates) > 2 else None,
+            SiteProperty.ISZONE: False,
+        }
+        if values.get(prop) is None:
+            raise NotSupported(f"Site {index} of device {self.id!r} does not report {prop!r}.")
+        return values[prop]
+
+    def _operation_names(self) -> list[str]:
+        return [op.name for op in self.description.operations]
+
+    def _operation_property(self, name: str, prop: OperationProperty, sites, params):
+        op = self.description.operation(name)
+        if op is None:
+            raise InvalidArgument(f"Device {self.id!r} has no operation {name!r}.")
+        if params is not None and len(params) != op.parameters_num:
+            raise InvalidArgument(f"Operation {name!r} takes {op.parameters_num} parameter(s), got {len(params)}.")
+        if prop is OperationProperty.NAME:
+            return op.name
+        if prop is OperationProperty.QUBITSNUM:
+            return op.qubits_num
+        if prop is OperationProperty.PARAMETERSNUM:
+            return op.parameters_num
+        if prop is OperationProperty.ISZONED:
+            return False
+        if prop is OperationProperty.SITES:
+            return tuple(tuple(Site(self, i) for i in s) for s in op.sites)
+        if prop not in (OperationProperty.DURATION, OperationProperty.FIDELITY):
+            raise NotSupported(f"Operation {name!r} of device {self.id!r} does not report {prop!r}.")
+        if sites is None:
+            return self._uniform(op, prop)
+        if not op.acts_on(sites):
+            if len(sites) == 2 and op.acts_on(sites[::-1]):
+                sites = sites[::-1]
+            else:
+                raise InvalidArgument(f"Operation {name!r} of device {self.id!r} is not available on sites {list(sites)}.")
+        if prop is OperationProperty.DURATION:
+            return op.duration(sites)
+        value = operation_fidelity(self.description, name, sites)
+        if value is None:
+            raise NotSupported(f"Operation {name!r} of device {self.id!r} has no calibrated fidelity.")
+        return value
+
+    def _uniform(self, op, prop: OperationProperty):
+        if prop is OperationProperty.DURATION:
+            values = set(op.durations)
+        else:
+            values = {operation_fidelity(self.description, op.name, s) for s in op.sites}
+        if None in values:
+            raise NotSupported(f"Operation {op.name!r} of device {self.id!r} has no calibrated fidelity.")
+        if len(values) > 1:
+            raise NotSupported(
+                f"The {prop.name.lower()} of {op.name!r} on device {self.id!r} differs per site; query it with sites=[...]."
+            )
+        return values.pop()
+
+    # --------------------------------------------------------------- jobs
+    def _check_access(self) -> None:
+        if self.description.requires_token and not self.session.has_credentials:
+            raise PermissionDenied(
+                f"Device {self.id!r} requires a session token: open the session with Session(token=...) "
+                "(or username and password)."
+            )
+
+    def _prepare(self, fmt: ProgramFormat, program: str) -> _Prepared:
+        return self._prepared(fmt, program)
+
+    def _prepare_program(self, fmt: ProgramFormat, program: str) -> _Prepared:
+        circuit = check_qasm(fmt, program)
+        try:
+            return _Prepared(fit_circuit(circuit, self.description))
+        except DeviceProgramError as err:
+            raise InvalidArgument(str(err)) from err
+        except (UnsupportedProgramError, QubitLimitError) as err:
+            raise NotSupported(str(err)) from err
+
+    def _run(self, record: JobRecord) -> dict:
+        prepared = self._prepared(ProgramFormat(record.program_format), record.program)
+        if prepared.program is None:
+            prepared.program = lower(prepared.circuit, self.noise_model, max_qubits=self.description.max_simulated_qubits)
+        return simulation_results(prepared.circuit, prepared.program, record.parameters["shots"], record.parameters["seed"])

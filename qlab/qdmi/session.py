@@ -1,0 +1,190 @@
+"""A QDMI session: credentials, the devices it sees, and the job store they share.
+
+A session opens the built-in catalog (:mod:`qlab.devices.catalog`), any
+descriptions it is given, and, when MQT Core is installed, the devices of
+its QDMI driver (``mqt.ddsim.default``, ``mqt.sc.iqm.garnet``, ...; see
+:mod:`qlab.qdmi.mqt`). Every device has one FIFO job queue; jobs and their
+results go to the session's :class:`~qlab.jobs.JobStore` (the default,
+persistent store unless ``store`` is given).
+
+>>> with Session(store=":memory:", mqt=False) as session:
+...     [d.id for d in session.devices]
+['ideal', 'ion12', 'sc20', 'training5']
+>>> Session(store=":memory:", mqt=False).device("nope")
+Traceback (most recent call last):
+...
+qlab.qdmi.errors.NotFound: No device 'nope' in this session; it has ideal, ion12, sc20, training5.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from ..devices import DeviceDescription, device_ids, load_description, load_device
+from ..exceptions import DeviceDescriptionError
+from ..jobs import JobStore, default_store
+from .device import Device, Handles
+from .errors import BadState, InvalidArgument, NotFound
+from .local import LocalDevice
+from .mqt import mqt_devices
+
+__all__ = ["Session"]
+
+_CUSTOM = ("custom1", "custom2", "custom3", "custom4", "custom5")
+
+
+class Session:
+    """The devices a client can use, and how to reach them.
+
+    Args:
+        token: an access token; devices that require one refuse jobs without it.
+        base_url: the endpoint of remote devices (kept, and reported; local devices
+            do not use it).
+        username: a user name (with ``password``, an alternative to a token).
+        password: the password of ``username``.
+        store: the job store: a :class:`~qlab.jobs.JobStore`, a file path,
+            ``":memory:"``, or ``None`` for :func:`qlab.jobs.default_store`.
+        workers: how many jobs run at once per device, for all devices (an int)
+            or per device id (a mapping; others get 1).
+        devices: more devices: descriptions or description files (JSON or TOML).
+            Their ids must differ from the catalog's.
+        mqt: whether to add the devices of MQT Core's QDMI driver: ``None``
+            (default) adds them when ``mqt-core`` is installed, ``True`` requires
+            it, ``False`` leaves them out.
+        **custom: the custom session parameters ``custom1`` .. ``custom5``
+            (passed on to MQT Core's driver).
+
+    Raises:
+        InvalidArgument: a custom parameter other than ``custom1`` .. ``custom5``,
+            a bad ``workers`` value, or a device id given twice.
+        NotSupported: ``mqt=True`` without ``mqt-core`` installed.
+    """
+
+    def __init__(self, token: str | None = None, base_url: str | None = None, username: str | None = None,
+                 password: str | None = None, *, store: JobStore | str | os.PathLike | None = None,
+                 workers: int | Mapping[str, int] = 1,
+                 devices: Iterable[DeviceDescription | str | os.PathLike] = (), mqt: bool | None = None, **custom):
+        unknown = sorted(set(custom) - set(_CUSTOM))
+        if unknown:
+            raise InvalidArgument(f"Unknown session parameter {unknown[0]!r}; custom parameters are {', '.join(_CUSTOM)}.")
+        for name, value in (("token", token), ("base_url", base_url), ("username", username), ("password", password),
+                            *custom.items()):
+            if value is not None and not isinstance(value, str):
+                raise InvalidArgument(f"Session parameter {name} must be a str, got {type(value).__name__}.")
+        self.token = token
+        """The access token (or ``None``)."""
+        self.base_url = base_url
+        """The endpoint given for remote devices (or ``None``)."""
+        self.username = username
+        """The user name (or ``None``)."""
+        self._password = password
+        self.custom = dict(custom)
+        """The custom session parameters."""
+        self._workers = workers
+        self._closed = False
+        self._devices: dict[str, Device] = {}
+        descriptions = [load_device(i) for i in device_ids()] + [_description(d) for d in devices]
+        for description in descriptions:
+            self._add(LocalDevice(self, description, self._workers_for(description.id)))
+        for device in mqt_devices(self, mqt):
+            self._add(device)
+        self._own_store = store is not None and not isinstance(store, JobStore)
+        self.store = default_store() if store is None else store if isinstance(store, JobStore) else JobStore(store)
+        """Where this session's jobs and results live."""
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether the session carries a token, or a user name and password."""
+        return bool(self.token) or bool(self.username and self._password)
+
+    def _workers_for(self, device_id: str) -> int:
+        workers = self._workers.get(device_id, 1) if isinstance(self._workers, Mapping) else self._workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise InvalidArgument(f"workers for device {device_id!r} must be an int >= 1, got {workers!r}.")
+        return workers
+
+    def _add(self, device: Device) -> None:
+        if device.id in self._devices:
+            raise InvalidArgument(
+                f"Device id {device.id!r} is already in the session; give the description another id "
+                "(dataclasses.replace(description, id=...))."
+            )
+        self._devices[device.id] = device
+        for child in device.child_devices:
+            self._add(child)
+
+    # ------------------------------------------------------------ devices
+    @property
+    def devices(self) -> Handles:
+        """Every device of the session (children included)."""
+        self._check_open()
+        return Handles(self._devices.values())
+
+    @property
+    def device_ids(self) -> list[str]:
+        """The ids of the session's devices."""
+        return list(self._devices)
+
+    def device(self, device_id: str) -> Device:
+        """The device with id ``device_id``.
+
+        Raises:
+            NotFound: no such device (the message lists the ids).
+        """
+        self._check_open()
+        try:
+            return self._devices[device_id]
+        except KeyError:
+            raise NotFound(f"No device {device_id!r} in this session; it has {', '.join(self._devices)}.") from None
+
+    def df(self) -> pd.DataFrame:
+        """One row per device: its main properties."""
+        return self.devices.df()
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(repr(self))}</p>" + self.df().to_html(index=False)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._devices)} devices"
+        return f"<Session {state}, store={self.store!r}>"
+
+    # ------------------------------------------------------------ lifetime
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BadState("The session is closed; open a new Session().")
+
+    def close(self) -> None:
+        """Stop the device queues (waiting jobs are canceled) and close a store the session opened."""
+        if self._closed:
+            return
+        self._closed = True
+        for device in self._devices.values():
+            device._shutdown()
+        if self._own_store:
+            self.store.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _description(value) -> DeviceDescription:
+    if isinstance(value, DeviceDescription):
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        try:
+            return load_description(value)
+        except DeviceDescriptionError as err:
+            raise InvalidArgument(str(err)) from err
+    raise InvalidArgument(f"Session(devices=...) takes descriptions or description files, got {type(value).__name__}.")
