@@ -21,9 +21,8 @@ from itertools import combinations
 
 from ..circuit import Circuit
 from ..circuit.instruction import NON_GATE_OPS
-from ..exceptions import QubitLimitError
+from ..exceptions import DeviceProgramError, QubitLimitError, UnsupportedProgramError
 from .description import SYMMETRIC_GATES, DeviceDescription
-from ..exceptions import DeviceProgramError, UnsupportedProgramError
 from .natives import empty_like, unroll
 
 __all__ = ["fit_circuit", "touched_qubits"]

@@ -32,9 +32,8 @@ import time
 
 import numpy as np
 
-from ..exceptions import QlabTimeoutError
+from ..exceptions import JobQueueError, QlabTimeoutError
 from ..jobs import JobRecord
-from ..exceptions import JobQueueError
 from .enums import DeviceProperty, DeviceStatus, JobParameter, JobProperty, JobResult, JobStatus, ProgramFormat
 from .errors import BadState, InvalidArgument, NotSupported, Timeout
 from .results import result_value

@@ -32,9 +32,8 @@ from functools import lru_cache
 from .. import __version__
 from ..circuit import Circuit, load_qasm
 from ..devices.description import DeviceDescription, operation_fidelity
-from ..exceptions import DeviceProgramError, UnsupportedProgramError
 from ..devices.placement import fit_circuit
-from ..exceptions import QasmError, QubitLimitError, UnsupportedQasmError
+from ..exceptions import DeviceProgramError, QasmError, QubitLimitError, UnsupportedProgramError, UnsupportedQasmError
 from ..jobs import JobRecord
 from ..sim.noise import NoiseModel
 from ..sim.program import Program, lower
