@@ -1,9 +1,10 @@
 """The engine's working state: Pauli coefficients plus a qubit layout.
 
 :class:`PauliState` is internal and trusts its input: validation happens
-before a program reaches it. Each operation is one BLAS matrix product on a
-contiguous block of axes, written into a scratch buffer that the state then
-swaps with its own (no allocation per gate). Qubits that a block needs
+before a program reaches it. Each operation is one matrix product
+(:mod:`qlab.sim.kernels`) on a contiguous block of axes, written into a
+scratch buffer that the state then swaps with its own (no allocation per
+gate). Qubits that a block needs
 adjacent are brought together by one transposing copy, and the layout
 (``axes``) remembers where every qubit went.
 
@@ -21,6 +22,7 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
+from .kernels import apply_block
 from .pauli import pauli_index, pauli_vector_to_density, permute_operator
 
 __all__ = ["PauliState", "Workspace"]
@@ -42,16 +44,6 @@ class Workspace:
     def give(self, buf: np.ndarray) -> None:
         """Return a buffer for reuse."""
         self._buffers[buf.size] = buf
-
-
-def _apply_block(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray, before: int, k: int, after: int) -> None:
-    """dst[a, :, b] = matrix @ src[a, :, b] with the block of ``k`` rows in the middle."""
-    if after == 1:
-        np.matmul(src.reshape(before, k), matrix.T, out=dst.reshape(before, k))
-    elif before == 1:
-        np.matmul(matrix, src.reshape(k, after), out=dst.reshape(k, after))
-    else:
-        np.matmul(matrix, src.reshape(before, k, after), out=dst.reshape(before, k, after))
 
 
 class PauliState:
@@ -129,7 +121,7 @@ class PauliState:
             self.data.reshape(before, 4**k, after)[...] *= np.diag(ptm)[:, None]
             return
         dst = self.workspace.take(self.data.size)
-        _apply_block(self.data, dst, np.ascontiguousarray(ptm), before, 4**k, after)
+        apply_block(self.data, dst, np.ascontiguousarray(ptm), before, 4**k, after)
         self.workspace.give(self.data)
         self.data = dst
 
