@@ -194,3 +194,22 @@ def test_equality_repr_and_html():
     assert html.startswith("<table>") and "|01⟩" in html
     with pytest.raises(TypeError, match="unhashable"):
         hash(a)
+
+
+@pytest.mark.parametrize("kind", ["real", "imag", "abs"])
+def test_plot_draws_on_the_given_axes_and_returns_them(kind):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    state = DensityMatrix.from_qobj(qutip.bell_state("00"))
+    assert state.plot(ax=ax, kind=kind) is ax
+    assert len(ax.images) == 1 and ax.images[0].get_array().shape == (4, 4)
+    plt.close(fig)
+
+
+def test_plot_rejects_an_unknown_kind():
+    with pytest.raises(SimulationError, match="kind must be 'real', 'imag' or 'abs', got 'phase'"):
+        DensityMatrix.zero(1).plot(kind="phase")

@@ -553,3 +553,24 @@ def test_result_repr_and_table():
     result = simulate(Circuit(1).x(0).measure_all(), shots=3, seed=0)
     assert repr(result) == "Result(<1 qubit(s), 1 outcome(s), shots=3>)"
     assert result.df().to_dict("list") == {"outcome": ["1"], "probability": [1.0], "counts": [3]}
+
+
+@pytest.mark.parametrize("shots", [None, 200])
+def test_result_plot_draws_one_bar_per_outcome_on_the_given_axes(shots):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    result = simulate(Circuit(2).h(0).cx(0, 1).measure_all(), shots=shots, seed=3)
+    assert result.plot(ax=ax) is ax
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["00", "11"]
+    assert ax.get_ylabel() == ("probability" if shots is None else "counts")
+    assert sum(bar.get_height() for bar in ax.patches) == pytest.approx(1.0 if shots is None else shots)
+    plt.close(fig)
+
+
+def test_counts_need_shots():
+    with pytest.raises(SimulationError, match="This result has no shots"):
+        simulate(Circuit(1).h(0).measure_all()).counts

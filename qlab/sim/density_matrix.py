@@ -204,14 +204,14 @@ class DensityMatrix:
             raise SimulationError(f"DensityMatrix.plot: kind must be 'real', 'imag' or 'abs', got {kind!r}.")
         if ax is None:
             _, ax = plt.subplots(figsize=(4, 3.5))
-        values = getattr(np, kind)(self.matrix) if kind != "abs" else np.abs(self.matrix)
+        values = getattr(np, kind)(self.matrix)
         im = ax.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1)
         n = self.num_qubits
         if n <= 4:
             labels = [format(i, f"0{n}b") for i in range(2**n)]
             ax.set_xticks(range(2**n), labels, rotation=90)
             ax.set_yticks(range(2**n), labels)
-        ax.set_title(f"Re(ρ)" if kind == "real" else ("Im(ρ)" if kind == "imag" else "|ρ|"))
+        ax.set_title("Re(ρ)" if kind == "real" else ("Im(ρ)" if kind == "imag" else "|ρ|"))
         ax.figure.colorbar(im, ax=ax)
         return ax
 
