@@ -10,7 +10,8 @@ from qlab import Circuit
 from qlab.circuit.gates import GATES, gate_matrix
 from qlab.devices import DeviceProgramError, UnsupportedProgramError, load_device
 from qlab.devices.natives import euler_zyz, one_qubit_gates, unroll
-from qlab.devices.placement import fit_circuit, touched_qubits
+from qlab.devices.placement import fit_circuit
+from qlab.sim.program import simulated_qubits
 from qlab.exceptions import QubitLimitError
 
 NATIVE_SETS = [
@@ -121,7 +122,7 @@ def test_what_cannot_be_unrolled():
 def test_fit_keeps_qubit_indices_and_unrolls():
     sc = load_device("sc20")
     out = fit_circuit(Circuit(20, 1).h(7).cx(7, 12).measure(12, 0), sc)
-    assert touched_qubits(out) == [7, 12]
+    assert simulated_qubits(out) == [7, 12]
     assert {ins.name for ins in out} <= sc.native_gates
 
 

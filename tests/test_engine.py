@@ -574,3 +574,24 @@ def test_result_plot_draws_one_bar_per_outcome_on_the_given_axes(shots):
 def test_counts_need_shots():
     with pytest.raises(SimulationError, match="This result has no shots"):
         simulate(Circuit(1).h(0).measure_all()).counts
+
+
+def test_qubits_only_measured_at_the_end_are_not_simulated():
+    circuit = Circuit(20).h(0).cx(0, 1).measure_all()
+    result = simulate(circuit, shots=100, seed=2)
+    assert result.qubits == (0, 1)
+    assert result.probabilities == pytest.approx({"11" + "0" * 18: 0.5, "00" + "0" * 18: 0.5})
+
+
+def test_measured_only_qubits_keep_their_measure_error_idle_noise_and_readout():
+    pump = np.sqrt(2e5) * np.array([[0, 0], [1, 0]])  # drives |0> towards |1> while the qubit waits
+    spec = ref.NoiseSpec(
+        gate_errors={("measure", (2,)): ref.PauliChannel({"X": 0.1})},
+        readout={1: (0.05, 0.0)},
+        idle={3: ref.IdleLindblad(None, (pump,))},
+        durations={("rx", None): 2e-6},
+    )
+    circuit = Circuit(4).rx(0.7, 0).measure_all()
+    result = simulate(circuit, spec.to_noise_model())
+    assert result.qubits == (0,)
+    assert_probabilities_close(result.probabilities, ref.simulate(circuit, spec).probabilities)

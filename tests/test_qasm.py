@@ -16,7 +16,7 @@ from qlab.circuit import GATES, Circuit, Condition, dump_qasm, gate_matrix, load
 from qlab.circuit import qasm as qasm_module
 from qlab.circuit.gates import controlled
 from qlab.circuit.qasm.tables import DEFINITIONS
-from qlab.exceptions import QasmError, QlabTypeError, UnsupportedQasmError
+from qlab.exceptions import QasmError, QlabTypeError, QubitLimitError, UnsupportedQasmError
 
 CORPUS_DIR = Path(__file__).parent / "qasm_corpus"
 CORPUS = sorted(CORPUS_DIR.glob("*.qasm"))
@@ -601,3 +601,18 @@ def test_register_names_openqasm_cannot_write(name, version):
     c.add_qreg(name, 1)
     with pytest.raises(QasmError, match=f"Cannot write register '{name}'"):
         dump_qasm(c, version=version)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['OPENQASM 2.0; include "qelib1.inc"; qreg q[1000000000];', "OPENQASM 3.0; qubit[3000] a; qubit[3000] b;"],
+)
+def test_huge_registers_are_refused_before_they_are_expanded(text):
+    with pytest.raises(QubitLimitError, match=r"The program declares \d+ qubits, more than the 4096 allowed here"):
+        load_qasm(text)
+
+
+def test_max_qubits_counts_every_declared_qubit():
+    assert load_qasm("OPENQASM 3.0; qubit[5] q; qubit r;", max_qubits=6).num_qubits == 6
+    with pytest.raises(QubitLimitError, match="declares 6 qubits, more than the 5 allowed here"):
+        load_qasm("OPENQASM 3.0; qubit[5] q; qubit r;", max_qubits=5)

@@ -406,3 +406,28 @@ def test_workers_are_set_before_the_first_job(session):
     assert all(job.wait(30) is JobStatus.DONE for job in jobs)
     with pytest.raises(BadState, match=re.escape("Device 'training5' already runs jobs with 3 worker(s); set workers before its first job")):
         dev.workers = 1
+
+
+def test_a_huge_register_is_refused_when_the_program_is_set(session):
+    job = session.device("ideal").create_job()
+    job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2)
+    with pytest.raises(InvalidArgument, match="declares 1000000000 qubits, more than the 12 allowed here"):
+        job.set_parameter(JobParameter.PROGRAM, 'OPENQASM 2.0; include "qelib1.inc"; qreg q[1000000000];')
+
+
+def test_measuring_a_whole_large_register_runs_on_the_device(session):
+    program = 'OPENQASM 2.0; include "qelib1.inc"; qreg q[20]; creg c[20]; h q[0]; cx q[0], q[1]; measure q -> c;'
+    job = run(session.device("sc20"), program=program, shots=200, seed=3)
+    assert job.qubits == tuple(range(20))
+    assert {key[:2] for key in job.counts()} <= {"00", "01", "10", "11"}
+    assert all(len(key) == 20 for key in job.counts())
+
+
+def test_qubits_only_measured_appear_in_the_density_matrix(session):
+    program = 'OPENQASM 2.0; include "qelib1.inc"; qreg q[3]; creg c[3]; x q[2]; measure q -> c;'
+    job = run(session.device("ideal"), program=program, shots=5)
+    rho = job.get_results(JobResult.DENSITY_MATRIX)
+    expected = np.zeros((8, 8))
+    expected[0b001, 0b001] = 1  # qubit 0 is the most significant factor: |001>
+    np.testing.assert_allclose(rho.matrix, expected, atol=1e-12)
+    assert job.get_results(JobResult.PROBABILITIES_DENSE).argmax() == 0b001

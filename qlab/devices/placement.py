@@ -22,23 +22,13 @@ from itertools import combinations
 from ..circuit import Circuit
 from ..circuit.instruction import NON_GATE_OPS
 from ..exceptions import DeviceProgramError, QubitLimitError, UnsupportedProgramError
+from ..sim.program import simulated_qubits
 from .description import SYMMETRIC_GATES, DeviceDescription
 from .natives import empty_like, unroll
 
-__all__ = ["fit_circuit", "touched_qubits"]
+__all__ = ["fit_circuit"]
 
 _ALWAYS = frozenset({"barrier", "delay"})
-
-
-def touched_qubits(circuit: Circuit) -> list[int]:
-    """The qubits some instruction other than a barrier acts on, sorted (the ones that are simulated).
-
-    >>> touched_qubits(Circuit(5).cx(3, 1).barrier().measure_all())
-    [0, 1, 2, 3, 4]
-    >>> touched_qubits(Circuit(5).cx(3, 1).barrier())
-    [1, 3]
-    """
-    return sorted({q for ins in circuit if ins.name != "barrier" for q in ins.qubits})
 
 
 def fit_circuit(circuit: Circuit, device: DeviceDescription) -> Circuit:
@@ -58,7 +48,7 @@ def fit_circuit(circuit: Circuit, device: DeviceDescription) -> Circuit:
             f"The program declares {circuit.num_qubits} qubits, but device {device.id!r} has {n} sites (0..{n - 1}); "
             "qubit i of the program runs on site i, so declare at most that many."
         )
-    used = touched_qubits(circuit)
+    used = simulated_qubits(circuit)
     if len(used) > device.max_simulated_qubits:
         raise QubitLimitError(
             f"Cannot run the program on device {device.id!r}: it acts on {len(used)} qubits, more than the "

@@ -47,8 +47,11 @@ __all__ = ["LocalDevice", "check_qasm"]
 _VERSION = re.compile(r"^(?:\s|//[^\n]*\n|/\*.*?\*/)*OPENQASM\s+(\d+)(?:\.\d+)?\s*;", re.DOTALL)
 
 
-def check_qasm(fmt: ProgramFormat, program: str) -> Circuit:
+def check_qasm(fmt: ProgramFormat, program: str, max_qubits: int | None = None) -> Circuit:
     """Parse an OpenQASM program of format ``fmt``; the declared version must match it.
+
+    With ``max_qubits`` (a device's size), programs that declare more qubits are
+    refused before any register is expanded.
 
     >>> check_qasm(ProgramFormat.QASM3, "OPENQASM 3.0; qubit q; x q;")
     Circuit(1).x(0)
@@ -58,7 +61,8 @@ def check_qasm(fmt: ProgramFormat, program: str) -> Circuit:
     qlab.qdmi.errors.InvalidArgument: The program declares OPENQASM 3 but the program format is QASM2; set PROGRAMFORMAT to QASM3 or change the header.
 
     Raises:
-        InvalidArgument: the text is not valid OpenQASM of that version (the message says where).
+        InvalidArgument: the text is not valid OpenQASM of that version (the message says where),
+            or it declares more than ``max_qubits`` qubits.
         NotSupported: the program is valid but uses constructs qlab cannot run.
     """
     match = _VERSION.match(program)
@@ -70,7 +74,9 @@ def check_qasm(fmt: ProgramFormat, program: str) -> Circuit:
             f"set PROGRAMFORMAT to QASM{declared} or change the header."
         )
     try:
-        return load_qasm(program)
+        return load_qasm(program) if max_qubits is None else load_qasm(program, max_qubits=max_qubits)
+    except QubitLimitError as err:
+        raise InvalidArgument(f"Invalid {fmt.name} program for this device: {err}") from err
     except QasmError as err:
         raise (NotSupported if isinstance(err, UnsupportedQasmError) else InvalidArgument)(f"Invalid {fmt.name} program: {err}") from err
 
@@ -214,7 +220,7 @@ class LocalDevice(Device):
         return self._prepared(fmt, program)
 
     def _prepare_program(self, fmt: ProgramFormat, program: str) -> _Prepared:
-        circuit = check_qasm(fmt, program)
+        circuit = check_qasm(fmt, program, max_qubits=self.description.qubits_num)
         try:
             return _Prepared(fit_circuit(circuit, self.description))
         except DeviceProgramError as err:

@@ -190,7 +190,7 @@ class MqtDevice(Device):
     # --------------------------------------------------------------- jobs
     def _prepare(self, fmt: ProgramFormat, program: str) -> None:
         if fmt in (ProgramFormat.QASM2, ProgramFormat.QASM3):
-            circuit = check_qasm(fmt, program)
+            circuit = check_qasm(fmt, program, max_qubits=self.qubits_num)
             if circuit.num_qubits > self.qubits_num:
                 raise InvalidArgument(
                     f"The program declares {circuit.num_qubits} qubits, but device {self.id!r} has {self.qubits_num}."

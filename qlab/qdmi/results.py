@@ -35,6 +35,7 @@ import numpy as np
 from ..circuit import Circuit
 from ..sim.density_matrix import DensityMatrix
 from ..sim.engine import run_program
+from ..sim.pauli import pauli_vector_to_density
 from ..sim.program import Program
 from ..sim.result import Result
 from .enums import JobResult
@@ -55,12 +56,17 @@ _TINY = 1e-15
 def simulation_results(circuit: Circuit, program: Program, shots: int, seed: int | None) -> dict:
     """Run a lowered program and collect the stored results of a job."""
     branches = run_program(program)
-    qubits = program.qubits
-    if qubits:
-        weights = sum(state.probabilities(qubits) for state in branches.values())
+    simulated, separate = list(program.qubits), sorted(program.product)
+    qubits = sorted(simulated + separate)
+    order = [(simulated + separate).index(q) for q in qubits]
+    if simulated:
+        joint = sum(state.probabilities(simulated) for state in branches.values())
     else:
-        weights = np.array([sum(state.trace() for state in branches.values())])
-    weights = np.clip(weights, 0, None)
+        joint = np.array([sum(state.trace() for state in branches.values())])
+    joint = np.clip(joint, 0, None).reshape((2,) * len(simulated))
+    for q in separate:
+        joint = np.multiply.outer(joint, np.diag(_one_qubit_matrix(program.product[q])).real)
+    weights = joint.transpose(order).reshape(-1)
     weights /= weights.sum()
     nonzero = np.flatnonzero(weights > _TINY)
     result = Result.from_branches(circuit, program, branches, None, None, 0.0)
@@ -75,8 +81,24 @@ def simulation_results(circuit: Circuit, program: Program, shots: int, seed: int
         "probability_values": weights[nonzero],
     }
     if len(qubits) <= STATE_MAX_QUBITS:
-        out["density_matrix"] = result.state.matrix
+        out["density_matrix"] = _with_product_qubits(result.state.tensor, [program.product[q] for q in separate], order)
     return out
+
+
+def _one_qubit_matrix(pauli_vector: np.ndarray) -> np.ndarray:
+    return pauli_vector_to_density(pauli_vector / pauli_vector[0], 1)
+
+
+def _with_product_qubits(tensor: np.ndarray, vectors: list, order: list[int]) -> np.ndarray:
+    """The density matrix of the simulated qubits tensored with product-state qubits, in ``order``."""
+    for v in vectors:
+        tensor = np.multiply.outer(tensor, _one_qubit_matrix(v))
+    n = len(order)
+    k = tensor.ndim // 2 - len(vectors)  # simulated qubits come first: rows k, cols k, then (row, col) pairs
+    rows = list(range(k)) + [2 * k + 2 * i for i in range(len(vectors))]
+    cols = list(range(k, 2 * k)) + [2 * k + 2 * i + 1 for i in range(len(vectors))]
+    axes = [rows[i] for i in order] + [cols[i] for i in order]
+    return tensor.transpose(axes).reshape(2**n, 2**n)
 
 
 def result_value(results: dict, kind: JobResult):

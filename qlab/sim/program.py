@@ -32,7 +32,7 @@ from .channels import ReadoutError
 from .noise import NoiseModel
 from .pauli import kraus_to_ptm, permute_operator, unitary_to_ptm
 
-__all__ = ["Block", "Measure", "Conditional", "Program", "lower", "DEFAULT_MAX_QUBITS"]
+__all__ = ["Block", "Measure", "Conditional", "Program", "lower", "simulated_qubits", "DEFAULT_MAX_QUBITS"]
 
 DEFAULT_MAX_QUBITS = 14
 """The most qubits :func:`lower` accepts unless told otherwise (memory grows as 4**n)."""
@@ -76,11 +76,13 @@ class Program:
     """What the engine runs.
 
     Attributes:
-        qubits: the circuit qubits that are simulated (those any instruction touches).
+        qubits: the circuit qubits that are simulated (see :func:`simulated_qubits`).
         num_clbits: the size of the classical record.
         steps: blocks, mid-circuit measurements and conditionals, in order.
         terminal: ``(qubit, clbit)`` of the measurements sampled from the final state.
         readout: the readout error of each terminal measurement (or ``None``).
+        product: for qubits that are only measured at the end, their own one-qubit
+            Pauli vector at that moment (they stay in a product state with the rest).
     """
 
     qubits: tuple[int, ...]
@@ -88,6 +90,7 @@ class Program:
     steps: list = field(default_factory=list)
     terminal: tuple[tuple[int, int], ...] = ()
     readout: tuple[ReadoutError | None, ...] = ()
+    product: dict = field(default_factory=dict)
 
 
 @lru_cache(maxsize=8192)
@@ -212,15 +215,16 @@ def lower(
     if not isinstance(noise, NoiseModel):
         raise QlabTypeError(f"Cannot simulate with noise of type {type(noise).__name__}: expected a NoiseModel or None.")
     instructions = circuit.instructions
+    terminal_idx = _terminal_indices(instructions)
     used = sorted({q for ins in instructions if ins.name != "barrier" for q in ins.qubits})
-    if len(used) > max_qubits:
+    simulated = _simulated(instructions, terminal_idx)
+    if len(simulated) > max_qubits:
         raise QubitLimitError(
-            f"Cannot simulate: the circuit acts on {len(used)} qubits, more than the limit of {max_qubits} "
+            f"Cannot simulate: the circuit acts on {len(simulated)} qubits, more than the limit of {max_qubits} "
             f"(a density matrix on n qubits needs 8*4^n bytes per copy)."
         )
-    terminal_idx = _terminal_indices(instructions)
     sched = Scheduler(noise, used)
-    fuser = _Fuser(max_fused_qubits)
+    fuser = _Fuser(max_fused_qubits, {q: _ZERO_1Q.copy() for q in used if q not in simulated})
     terminal, readout = [], []
     for i, ins in enumerate(instructions):
         if ins.name == "barrier":
@@ -258,7 +262,27 @@ def lower(
             step = Conditional(ins.condition, tuple(_fuse_all(own, width)), tuple(_fuse_all(slot, width)))
             fuser.emit_barrier(ins.qubits, step)
     steps = fuser.finish()
-    return Program(tuple(used), circuit.num_clbits, steps, tuple(terminal), tuple(readout))
+    return Program(tuple(simulated), circuit.num_clbits, steps, tuple(terminal), tuple(readout), fuser.product)
+
+
+_ZERO_1Q = np.array([1.0, 0.0, 1.0, 0.0])
+
+
+def _simulated(instructions, terminal_idx) -> list[int]:
+    return sorted({
+        q for i, ins in enumerate(instructions) if ins.name != "barrier" and i not in terminal_idx for q in ins.qubits
+    })
+
+
+def simulated_qubits(circuit: Circuit) -> list[int]:
+    """The qubits the engine simulates: those an instruction other than a barrier or a
+    terminal measurement acts on. A qubit that is only measured at the end stays in a
+    product state and is handled on its own.
+
+    >>> simulated_qubits(Circuit(5).cx(3, 1).barrier().measure_all())
+    [1, 3]
+    """
+    return _simulated(circuit.instructions, _terminal_indices(circuit.instructions))
 
 
 def _fuse_all(blocks: list[Block], width: int) -> list[Block]:
@@ -299,10 +323,11 @@ class _Fuser:
     its qubits and cannot join it.
     """
 
-    def __init__(self, width: int):
+    def __init__(self, width: int, product: dict[int, np.ndarray] | None = None):
         self.width = width
         self.open: dict[int, Block] = {}
         self.steps: list = []
+        self.product = {} if product is None else product
 
     def _close(self, qubits) -> None:
         for block in {id(self.open[q]): self.open[q] for q in qubits if q in self.open}.values():
@@ -311,6 +336,10 @@ class _Fuser:
                 del self.open[q]
 
     def add(self, block: Block) -> None:
+        if block.qubits[0] in self.product:  # a one-qubit block on a qubit in a product state
+            q = block.qubits[0]
+            self.product[q] = block.ptm @ self.product[q]
+            return
         candidates = list({id(self.open[q]): self.open[q] for q in block.qubits if q in self.open}.values())
         union = set(block.qubits).union(*(c.qubits for c in candidates))
         if len(union) > max(self.width, len(block.qubits)):

@@ -40,6 +40,24 @@ def format_record(circuit: Circuit, record: Sequence[int]) -> str:
     return " ".join("".join(str(record[b]) for b in reg) for reg in circuit.cregs)
 
 
+def _terminal_weights(state: PauliState, program) -> np.ndarray:
+    """Unnormalised joint weights of the terminal measurements, in their order.
+
+    Qubits in a product state (``program.product``) contribute their own
+    one-qubit distribution ``((1 + z) / 2, (1 - z) / 2)``.
+    """
+    qubits = [q for q, _ in program.terminal]
+    simulated = [q for q in qubits if q not in program.product]
+    separate = [q for q in qubits if q in program.product]
+    joint = state.probabilities(simulated) if simulated else np.array([state.trace()])
+    joint = np.clip(joint, 0, None).reshape((2,) * len(simulated))
+    for q in separate:
+        z = program.product[q][2] / program.product[q][0]
+        joint = np.multiply.outer(joint, np.clip([(1 + z) / 2, (1 - z) / 2], 0, None))
+    order = simulated + separate
+    return joint.transpose([order.index(q) for q in qubits]).reshape(-1)
+
+
 def _apply_confusion(weights: np.ndarray, confusions: Sequence) -> np.ndarray:
     m = len(confusions)
     t = weights.reshape((2,) * m)
@@ -76,12 +94,11 @@ class Result:
     @classmethod
     def from_branches(cls, circuit, program, branches: dict[tuple[int, ...], PauliState], shots, seed, time_taken) -> Result:
         """Collect the exact outcome distribution of all branches and sample shots."""
-        terminal_qubits = tuple(q for q, _ in program.terminal)
         terminal_bits = [c for _, c in program.terminal]
         outcomes: dict[tuple[int, ...], float] = {}
         for record, state in branches.items():
-            if terminal_qubits:
-                weights = _apply_confusion(np.clip(state.probabilities(terminal_qubits), 0, None), program.readout)
+            if program.terminal:
+                weights = _apply_confusion(_terminal_weights(state, program), program.readout)
             else:
                 weights = np.array([max(state.trace(), 0.0)])
             for index in np.flatnonzero(weights > 1e-15):

@@ -83,7 +83,7 @@ from ..circuit import Circuit
 from .diagnostics import pyqasm_errors
 from .library import external_gates, respell
 from .reader import Reader
-from .support import reject_unsupported, survey
+from .support import check_declared_qubits, reject_unsupported, survey
 from .writer import Writer
 
 __all__ = ["load_qasm", "dump_qasm"]
@@ -91,11 +91,17 @@ __all__ = ["load_qasm", "dump_qasm"]
 _HEADER = re.compile(r"\s*(?:(?://[^\n]*|/\*.*?\*/)\s*)*OPENQASM\b", re.S)
 
 
-def load_qasm(text: str) -> Circuit:
+DEFAULT_MAX_QUBITS = 4096
+"""The most qubits a program may declare unless ``load_qasm(max_qubits=...)`` says otherwise."""
+
+
+def load_qasm(text: str, *, max_qubits: int = DEFAULT_MAX_QUBITS) -> Circuit:
     """Read OpenQASM 2 or 3 text into a :class:`~qlab.circuit.Circuit`.
 
     Args:
         text: a whole program, starting with ``OPENQASM 2.0;`` or ``OPENQASM 3.0;``.
+        max_qubits: refuse programs that declare more qubits, before expanding
+            anything (a huge register would otherwise exhaust memory).
 
     Returns:
         The circuit, with the program's registers and instructions.
@@ -106,6 +112,7 @@ def load_qasm(text: str) -> Circuit:
             gate or register, wrong arity, index out of range), with ``line``.
         UnsupportedQasmError: for valid OpenQASM that qlab cannot represent
             (see the module documentation), with ``line``.
+        QubitLimitError: if the program declares more than ``max_qubits`` qubits.
 
     >>> load_qasm('OPENQASM 2.0; include "qelib1.inc"; qreg q[1]; u1(pi/2) q[0];')
     Circuit(1).p(1.5707963267948966, 0)
@@ -115,6 +122,7 @@ def load_qasm(text: str) -> Circuit:
         module = pyqasm.loads(text)
     program = module.original_program
     reject_unsupported(program)
+    check_declared_qubits(program, max_qubits)
     source = survey(program)
     respell(program)
     externals = external_gates(program)
