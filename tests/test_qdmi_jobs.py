@@ -11,6 +11,7 @@ from qlab.devices import load_device
 from qlab.jobs import JobStore
 from qlab.qdmi import (
     BadState,
+    DeviceProperty,
     DeviceStatus,
     InvalidArgument,
     JobParameter,
@@ -343,6 +344,18 @@ def test_devices_may_require_a_token():
         s.device("locked").create_job()
 
 
+def test_retrieving_a_job_on_a_locked_device_needs_the_token(tmp_path):
+    locked = dataclasses.replace(load_device("training5"), id="locked", requires_token=True)
+    path = tmp_path / "jobs.sqlite"
+    with Session(token="abc", store=path, mqt=False, devices=[locked]) as s:
+        job_id = run(s.device("locked"), shots=10).id
+    with Session(store=path, mqt=False, devices=[locked]) as s:
+        with pytest.raises(PermissionDenied, match="requires a session token"):
+            s.device("locked").retrieve_job(job_id)
+    with Session(token="abc", store=path, mqt=False, devices=[locked]) as s:
+        assert s.device("locked").retrieve_job(job_id).check() is JobStatus.DONE
+
+
 def test_offline_devices_refuse_submission():
     offline = dataclasses.replace(load_device("training5"), id="resting", status="offline")
     with Session(store=":memory:", mqt=False, devices=[offline]) as s:
@@ -431,3 +444,26 @@ def test_qubits_only_measured_appear_in_the_density_matrix(session):
     expected[0b001, 0b001] = 1  # qubit 0 is the most significant factor: |001>
     np.testing.assert_allclose(rho.matrix, expected, atol=1e-12)
     assert job.get_results(JobResult.PROBABILITIES_DENSE).argmax() == 0b001
+
+
+def test_a_program_with_an_unpaired_surrogate_is_refused(session):
+    job = session.device("ideal").create_job()
+    job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM3)
+    with pytest.raises(InvalidArgument, match=r"must be valid Unicode text; character 28 is an unpaired surrogate"):
+        job.set_parameter(JobParameter.PROGRAM, "OPENQASM 3.0; qubit q; x q; \ud800")
+
+
+def test_a_very_long_wait_is_allowed(session):
+    job = run(session.device("ideal"), shots=3)
+    assert job.wait(1e10) is JobStatus.DONE
+
+
+def test_the_status_query_reports_busy_while_jobs_wait(session):
+    device = session.device("ideal")
+    hold = Hold(device)
+    job = configured(device)
+    job.submit()
+    hold.started.wait(timeout=30)
+    assert device.query(DeviceProperty.STATUS) is DeviceStatus.BUSY and device.status is DeviceStatus.BUSY
+    hold.release.set()
+    job.wait(timeout=60)

@@ -188,7 +188,7 @@ class JobQueue:
                 f"Cannot wait for job {job_id!r}: it is {record.status.value} but not in JobQueue {self.name!r}; "
                 "wait on the queue it was submitted to."
             )
-        if not event.wait(timeout):
+        if not event.wait(None if timeout is None else min(timeout, threading.TIMEOUT_MAX)):
             status = self.store.get(job_id).status.value
             raise QlabTimeoutError(
                 f"Job {job_id!r} did not finish within {timeout} s (it is {status}); "

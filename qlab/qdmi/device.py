@@ -326,6 +326,10 @@ class Device:
             return tuple((Site(self, a), Site(self, b)) for a, b in self._property(prop))
         if prop is DeviceProperty.QUEUELENGTH:
             return self._waiting()
+        if prop is DeviceProperty.STATUS:
+            status = self._property(prop)
+            busy = status is DeviceStatus.IDLE and self._queue is not None and len(self._queue)
+            return DeviceStatus.BUSY if busy else status
         return self._property(prop)
 
     @property
@@ -341,10 +345,7 @@ class Device:
     @property
     def status(self) -> DeviceStatus:
         """The device status (BUSY while jobs wait or run)."""
-        status = self.query(DeviceProperty.STATUS)
-        if status is DeviceStatus.IDLE and self._queue is not None and len(self._queue):
-            return DeviceStatus.BUSY
-        return status
+        return self.query(DeviceProperty.STATUS)
 
     @property
     def library_version(self) -> str | None:
@@ -461,6 +462,7 @@ class Device:
         from .job import Job
 
         self.session._check_open()
+        self._check_access()
         try:
             record = self.session.store.get(job_id)
         except JobNotFoundError as err:

@@ -146,6 +146,13 @@ class Job:
         elif param is JobParameter.PROGRAM:
             if not isinstance(value, str):
                 raise InvalidArgument(f"JobParameter.PROGRAM must be the program text (a str), got {value!r} ({type(value).__name__}).")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise InvalidArgument(
+                    f"JobParameter.PROGRAM must be valid Unicode text; character {err.start} is an unpaired "
+                    f"surrogate ({value[err.start]!r})."
+                ) from None
             if self._format is None:
                 raise BadState(
                     f"Cannot set the PROGRAM of job {self.id!r} before its PROGRAMFORMAT: a program is checked against "
