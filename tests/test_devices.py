@@ -289,3 +289,22 @@ def test_units_and_lookups():
     assert d.meters(5) == pytest.approx(5e-6)
     assert d.is_coupled(11, 0) and d.operation("cx") is None
     assert d.operation("rzz").acts_on((0, 11)) and d.operation("rzz").fidelity((0, 11)) == d.operation("rzz").fidelities[10]
+
+
+def _with_first_operation(**changes) -> None:
+    device = load_device("training5")
+    op = dataclasses.replace(device.operations[0], **changes)
+    dataclasses.replace(device, operations=(op,) + device.operations[1:])
+
+
+def test_a_fidelity_no_noise_model_reaches_is_refused():
+    n = len(load_device("training5").operations[0].sites)
+    with pytest.raises(DeviceDescriptionError, match=r"operations\[0\] \('rz'\): fidelity 0.2 is at or below 0.3333"):
+        _with_first_operation(fidelities=(0.2,) * n)
+
+
+def test_a_site_entry_given_twice_is_refused():
+    op = load_device("training5").operations[0]
+    with pytest.raises(DeviceDescriptionError, match=r"operations\[0\] \('rz'\) lists sites \[0\] more than once"):
+        _with_first_operation(sites=op.sites + op.sites[:1], durations=op.durations + op.durations[:1],
+                              fidelities=op.fidelities + op.fidelities[:1])

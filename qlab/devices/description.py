@@ -469,6 +469,9 @@ class _Validator:
                 )
             if not op.sites:
                 raise self.fail(f"{where} acts on no sites.")
+            if len(set(op.sites)) != len(op.sites):
+                twice = next(list(x) for x in op.sites if op.sites.count(x) > 1)
+                raise self.fail(f"{where} lists sites {twice} more than once; give each site entry once.")
             for s in op.sites:
                 if len(s) != arity or len(set(s)) != arity or any(not 0 <= x < d.qubits_num for x in s):
                     raise self.fail(f"{where} lists sites {list(s)}; expected {arity} distinct site(s) in 0..{d.qubits_num - 1}.")
@@ -487,6 +490,12 @@ class _Validator:
                     isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 < x <= 1 for x in op.fidelities
                 ):
                     raise self.fail(f"{where}: fidelities must be one number in (0, 1] per site entry.")
+                floor = 1 / (2**arity + 1)
+                if min(op.fidelities) <= floor:
+                    raise self.fail(
+                        f"{where}: fidelity {min(op.fidelities)} is at or below {floor:.4g}, the average gate "
+                        f"fidelity of a fully depolarizing {arity}-qubit channel; no noise model reaches it."
+                    )
 
 
 def operation_fidelity(description: DeviceDescription, name: str, sites: tuple[int, ...]) -> float | None:
