@@ -27,6 +27,7 @@ __all__ = [
     "NoiseModelError",
     "SimulationError",
     "QubitLimitError",
+    "SimulationStopped",
     "QlabTypeError",
     "QlabTimeoutError",
     "DeviceDescriptionError",
@@ -86,6 +87,10 @@ class SimulationError(QlabError, ValueError):
 
 class QubitLimitError(SimulationError):
     """A program needs more qubits than the simulator may hold."""
+
+
+class SimulationStopped(QlabError):
+    """A running simulation was asked to stop (its job was cancelled)."""
 
 
 # ------------------------------------------------------------------ devices

@@ -595,3 +595,16 @@ def test_measured_only_qubits_keep_their_measure_error_idle_noise_and_readout():
     result = simulate(circuit, spec.to_noise_model())
     assert result.qubits == (0,)
     assert_probabilities_close(result.probabilities, ref.simulate(circuit, spec).probabilities)
+
+
+def test_a_set_stop_event_stops_the_run_between_steps():
+    import threading
+
+    from qlab.exceptions import SimulationStopped
+    from qlab.sim.engine import run_program
+    from qlab.sim.program import lower
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(SimulationStopped, match="stopped before it finished"):
+        run_program(lower(Circuit(2).h(0).cx(0, 1)), stop)

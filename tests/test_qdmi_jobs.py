@@ -467,3 +467,29 @@ def test_the_status_query_reports_busy_while_jobs_wait(session):
     assert device.query(DeviceProperty.STATUS) is DeviceStatus.BUSY and device.status is DeviceStatus.BUSY
     hold.release.set()
     job.wait(timeout=60)
+
+
+def test_cancelling_a_running_simulation_stops_it():
+    with Session(store=":memory:", mqt=False) as fresh:
+        device = fresh.device("ideal")
+        stopped = threading.Event()
+        inner = device._run
+
+        def watched(record):
+            try:
+                return inner(record)
+            except Exception:
+                stopped.set()
+                raise
+
+        device._run = watched  # before the first submit, so the device's queue runs it
+        chain = " ".join(f"cx q[{i % 11}], q[{i % 11 + 1}];" for i in range(600))  # overlapping pairs: no fusion
+        program = 'OPENQASM 2.0; include "qelib1.inc"; qreg q[12]; ' + chain
+        job = configured(device, program=program)
+        job.submit()
+        while job.check() is not JobStatus.RUNNING:
+            threading.Event().wait(0.005)
+        job.cancel()
+        assert stopped.wait(60), "the running simulation did not stop"
+        assert job.wait(timeout=60) is JobStatus.CANCELED
+        assert run(device, shots=5).check() is JobStatus.DONE

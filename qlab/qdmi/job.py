@@ -311,7 +311,8 @@ class Job:
                 f"Cannot cancel job {self.id!r}: it already finished ({self.check().name}); only submitted, queued or "
                 "running jobs can be canceled."
             )
-        self.device._stop(self.id)
+        if status is JobStatus.RUNNING:
+            self.device._stop(self.id)
         self._final = None
 
     def free(self) -> None:

@@ -105,6 +105,7 @@ class LocalDevice(Device):
         self._noise: NoiseModel | None = None
         self._noise_lock = threading.Lock()
         self._prepared = lru_cache(maxsize=256)(self._prepare_program)
+        self._stops: dict[str, threading.Event] = {}
         self._children = tuple(LocalDevice(session, child, workers) for child in description.children)
         self._formats = tuple(ProgramFormat(f) for f in description.program_formats)
 
@@ -232,4 +233,14 @@ class LocalDevice(Device):
         prepared = self._prepared(ProgramFormat(record.program_format), record.program)
         if prepared.program is None:
             prepared.program = lower(prepared.circuit, self.noise_model, max_qubits=self.description.max_simulated_qubits)
-        return simulation_results(prepared.circuit, prepared.program, record.parameters["shots"], record.parameters["seed"])
+        stop = self._stops.setdefault(record.id, threading.Event())
+        try:
+            return simulation_results(
+                prepared.circuit, prepared.program, record.parameters["shots"], record.parameters["seed"], stop
+            )
+        finally:
+            self._stops.pop(record.id, None)
+
+    def _stop(self, job_id: str) -> None:
+        """Ask a running simulation to stop between two of its steps (also if it is only about to start)."""
+        self._stops.setdefault(job_id, threading.Event()).set()

@@ -19,7 +19,9 @@ a dense index reads the same bitstring as a binary number, so qubit
 describe the state after the last gate, before terminal measurements and
 without readout errors; shots and histograms include readout errors.
 
->>> import numpy as np
+>>> import threading
+
+import numpy as np
 >>> results = {"keys": ["00", "11"], "shots": np.array([0, 1, 1]), "qubits": [0, 1],
 ...            "probability_keys": ["00", "11"], "probability_values": np.array([0.5, 0.5])}
 >>> result_value(results, JobResult.SHOTS)
@@ -29,6 +31,8 @@ without readout errors; shots and histograms include readout errors.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -53,9 +57,11 @@ _PURE = 1e-9
 _TINY = 1e-15
 
 
-def simulation_results(circuit: Circuit, program: Program, shots: int, seed: int | None) -> dict:
-    """Run a lowered program and collect the stored results of a job."""
-    branches = run_program(program)
+def simulation_results(
+    circuit: Circuit, program: Program, shots: int, seed: int | None, stop: threading.Event | None = None
+) -> dict:
+    """Run a lowered program (until ``stop`` is set) and collect the stored results of a job."""
+    branches = run_program(program, stop)
     simulated, separate = list(program.qubits), sorted(program.product)
     qubits = sorted(simulated + separate)
     order = [(simulated + separate).index(q) for q in qubits]

@@ -17,13 +17,14 @@ distribution is read off the final state and every shot is sampled from it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 
 import numpy as np
 
 from ..circuit import Circuit
-from ..exceptions import QlabTypeError, SimulationError
+from ..exceptions import QlabTypeError, SimulationError, SimulationStopped
 from .noise import NoiseModel
 from .program import DEFAULT_MAX_QUBITS, PROJECTOR_PTMS, Block, Conditional, Measure, Program, lower
 from .result import Result
@@ -89,13 +90,19 @@ def simulate(
     return Result.from_branches(circuit, program, branches, shots, seed, time.perf_counter() - started)
 
 
-def run_program(program: Program) -> dict[tuple[int, ...], PauliState]:
-    """Run a program; return the unnormalised state of every classical record."""
+def run_program(program: Program, stop: threading.Event | None = None) -> dict[tuple[int, ...], PauliState]:
+    """Run a program; return the unnormalised state of every classical record.
+
+    Raises:
+        SimulationStopped: ``stop`` was set while the program ran (checked between steps).
+    """
     workspace = Workspace()
     start = PauliState.zero(program.qubits, workspace)
     branches: dict[tuple[int, ...], PauliState] = {(0,) * program.num_clbits: start}
     limit = max(4, BRANCH_MEMORY_BYTES // (8 * 4 ** len(program.qubits)))
     for step in program.steps:
+        if stop is not None and stop.is_set():
+            raise SimulationStopped("The simulation was stopped before it finished.")
         if isinstance(step, Block):
             for state in branches.values():
                 state.apply(step.ptm, step.qubits)
