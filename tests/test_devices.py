@@ -308,3 +308,8 @@ def test_a_site_entry_given_twice_is_refused():
     with pytest.raises(DeviceDescriptionError, match=r"operations\[0\] \('rz'\) lists sites \[0\] more than once"):
         _with_first_operation(sites=op.sites + op.sites[:1], durations=op.durations + op.durations[:1],
                               fidelities=op.fidelities + op.fidelities[:1])
+
+
+def test_a_program_format_given_twice_is_refused():
+    with pytest.raises(DeviceDescriptionError, match=r"program_formats lists a format twice: \['qasm2', 'qasm2'\]"):
+        dataclasses.replace(load_device("training5"), program_formats=("qasm2", "qasm2"))

@@ -493,3 +493,8 @@ def test_cancelling_a_running_simulation_stops_it():
         assert stopped.wait(60), "the running simulation did not stop"
         assert job.wait(timeout=60) is JobStatus.CANCELED
         assert run(device, shots=5).check() is JobStatus.DONE
+
+
+def test_workers_for_an_unknown_device_are_refused():
+    with pytest.raises(InvalidArgument, match="workers names device 'idael', which this session does not have"):
+        Session(store=":memory:", mqt=False, workers={"idael": 4})

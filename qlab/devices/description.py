@@ -377,6 +377,8 @@ class _Validator:
         for f in d.program_formats:
             if f not in PROGRAM_FORMATS:
                 raise self.fail(f"program format {f!r} cannot run on a described device; allowed: {', '.join(PROGRAM_FORMATS)}.")
+        if len(set(d.program_formats)) != len(d.program_formats):
+            raise self.fail(f"program_formats lists a format twice: {list(d.program_formats)}.")
         if not d.program_formats:
             raise self.fail("program_formats is empty; give at least one of qasm2, qasm3.")
         if isinstance(d.max_simulated_qubits, bool) or not isinstance(d.max_simulated_qubits, int) or d.max_simulated_qubits < 1:

@@ -92,6 +92,11 @@ class Session:
             self._add(LocalDevice(self, description, self._workers_for(description.id)))
         for device in mqt_devices(self, mqt):
             self._add(device)
+        unknown = sorted(set(workers) - set(self._devices)) if isinstance(workers, Mapping) else []
+        if unknown:
+            raise InvalidArgument(
+                f"workers names device {unknown[0]!r}, which this session does not have; devices: {', '.join(self._devices)}."
+            )
         self._own_store = store is not None and not isinstance(store, JobStore)
         self.store = default_store() if store is None else store if isinstance(store, JobStore) else JobStore(store)
         """Where this session's jobs and results live."""
