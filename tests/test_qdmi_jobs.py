@@ -120,7 +120,7 @@ def test_set_parameter_rules(session):
     job = dev.create_job()
     assert job.set_parameter(JobParameter.SHOTSNUM) is None and job.query(JobProperty.SHOTSNUM) == DEFAULT_SHOTS
     job.set_parameter("seed")
-    with pytest.raises(NotSupported, match=re.escape("<JobParameter.CUSTOM2: 999999996> is not a parameter of device 'ideal'; jobs take PROGRAMFORMAT, PROGRAM, SHOTSNUM and SEED (CUSTOM1).")):
+    with pytest.raises(NotSupported, match=re.escape("<JobParameter.CUSTOM2: 999999996> is not a parameter of device 'ideal'; its jobs take PROGRAMFORMAT, PROGRAM, SHOTSNUM and SEED (CUSTOM1).")):
         job.set_parameter(JobParameter.CUSTOM2)
     with pytest.raises(BadState, match=re.escape("before its PROGRAMFORMAT: a program is checked against its format, so set JobParameter.PROGRAMFORMAT first.")):
         job.set_parameter(JobParameter.PROGRAM, BELL2)

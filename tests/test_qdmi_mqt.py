@@ -145,3 +145,9 @@ def test_garnet_calibration_simulated_by_qlab(session):
         assert counts["00"] + counts["11"] > 1700 and len(counts) == 4
     with pytest.raises(NotSupported, match=re.escape("Operation 'gphase' of device 'mqt.ddsim.default' has no counterpart in qlab's gate library.")):
         to_description(session.device("mqt.ddsim.default"))
+
+
+def test_ddsim_jobs_take_no_seed(session):
+    job = session.device("mqt.ddsim.default").create_job()
+    with pytest.raises(NotSupported, match=r"is not a parameter of device 'mqt.ddsim.default'; its jobs take PROGRAMFORMAT, PROGRAM, SHOTSNUM\."):
+        job.set_parameter(JobParameter.SEED, 7)

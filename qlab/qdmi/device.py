@@ -304,6 +304,9 @@ class Device:
         """Run a job; return its results dict (see :mod:`qlab.qdmi.results`)."""
         raise NotImplementedError
 
+    seeded = True
+    """Whether the device's jobs take ``JobParameter.SEED`` (reproducible shots)."""
+
     def _stop(self, job_id: str) -> None:
         """Stop a running job where the device can (the queue discards its result anyway)."""
 

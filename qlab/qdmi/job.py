@@ -129,11 +129,9 @@ class Job:
         """
         self._alive()
         param = JobParameter(param)
-        if param in _CUSTOM_UNUSED:
-            raise NotSupported(
-                f"{param!r} is not a parameter of device {self.device.id!r}; jobs take PROGRAMFORMAT, PROGRAM, "
-                "SHOTSNUM and SEED (CUSTOM1)."
-            )
+        if param in _CUSTOM_UNUSED or (param is JobParameter.SEED and not self.device.seeded):
+            taken = "PROGRAMFORMAT, PROGRAM, SHOTSNUM" + (" and SEED (CUSTOM1)" if self.device.seeded else "")
+            raise NotSupported(f"{param!r} is not a parameter of device {self.device.id!r}; its jobs take {taken}.")
         if value is None:
             return
         if self._submitted:

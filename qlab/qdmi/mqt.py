@@ -81,7 +81,11 @@ class MqtDevice(Device):
         device: the MQT Core device.
         workers: how many of its jobs run at once.
         mqt_session: the MQT Core session the device belongs to (kept open as long as the device).
+
+    MQT Core's devices sample with their own random state, so their jobs take no ``SEED``.
     """
+
+    seeded = False
 
     def __init__(self, session, device, workers: int, mqt_session):
         super().__init__(session, workers)
