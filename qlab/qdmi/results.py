@@ -41,7 +41,7 @@ from ..sim.density_matrix import DensityMatrix
 from ..sim.engine import run_program
 from ..sim.pauli import pauli_vector_to_density
 from ..sim.program import Program
-from ..sim.result import Result
+from ..sim.result import Result, outcome_weights
 from .enums import JobResult
 from .errors import NotSupported
 
@@ -65,14 +65,7 @@ def simulation_results(
     simulated, separate = list(program.qubits), sorted(program.product)
     qubits = sorted(simulated + separate)
     order = [(simulated + separate).index(q) for q in qubits]
-    if simulated:
-        joint = sum(state.probabilities(simulated) for state in branches.values())
-    else:
-        joint = np.array([sum(state.trace() for state in branches.values())])
-    joint = np.clip(joint, 0, None).reshape((2,) * len(simulated))
-    for q in separate:
-        joint = np.multiply.outer(joint, np.diag(_one_qubit_matrix(program.product[q])).real)
-    weights = joint.transpose(order).reshape(-1)
+    weights = sum(outcome_weights(state, program, qubits) for state in branches.values())
     weights /= weights.sum()
     nonzero = np.flatnonzero(weights > _TINY)
     result = Result.from_branches(circuit, program, branches, None, None, 0.0)

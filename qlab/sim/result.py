@@ -27,7 +27,7 @@ from ..exceptions import SimulationError
 from .density_matrix import DensityMatrix
 from .state import PauliState
 
-__all__ = ["Result", "format_record"]
+__all__ = ["Result", "format_record", "outcome_weights"]
 
 
 def format_record(circuit: Circuit, record: Sequence[int]) -> str:
@@ -40,13 +40,14 @@ def format_record(circuit: Circuit, record: Sequence[int]) -> str:
     return " ".join("".join(str(record[b]) for b in reg) for reg in circuit.cregs)
 
 
-def _terminal_weights(state: PauliState, program) -> np.ndarray:
-    """Unnormalised joint weights of the terminal measurements, in their order.
+def outcome_weights(state: PauliState, program, qubits: Sequence[int]) -> np.ndarray:
+    """Unnormalised weights of measuring ``qubits`` (big-endian in that order) now.
 
-    Qubits in a product state (``program.product``) contribute their own
-    one-qubit distribution ``((1 + z) / 2, (1 - z) / 2)``.
+    ``qubits`` may mix simulated qubits and qubits in a product state
+    (``program.product``); the latter contribute their own one-qubit
+    distribution ``((1 + z) / 2, (1 - z) / 2)``.
     """
-    qubits = [q for q, _ in program.terminal]
+    qubits = list(qubits)
     simulated = [q for q in qubits if q not in program.product]
     separate = [q for q in qubits if q in program.product]
     joint = state.probabilities(simulated) if simulated else np.array([state.trace()])
@@ -98,7 +99,8 @@ class Result:
         outcomes: dict[tuple[int, ...], float] = {}
         for record, state in branches.items():
             if program.terminal:
-                weights = _apply_confusion(_terminal_weights(state, program), program.readout)
+                terminal = [q for q, _ in program.terminal]
+                weights = _apply_confusion(outcome_weights(state, program, terminal), program.readout)
             else:
                 weights = np.array([max(state.trace(), 0.0)])
             for index in np.flatnonzero(weights > 1e-15):
