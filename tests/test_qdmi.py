@@ -124,14 +124,16 @@ def test_session_devices_and_lookup(session):
 
 
 def test_session_parameters_are_checked():
-    with pytest.raises(InvalidArgument, match=re.escape("Unknown session parameter 'colour'; custom parameters are custom1, custom2")):
+    with pytest.raises(InvalidArgument, match=re.escape("Unknown session parameter 'colour'; the parameters are token, base_url, username, password, auth_file, auth_url, project_id and custom1, custom2")):
         Session(store=":memory:", mqt=False, colour="red")
     with pytest.raises(InvalidArgument, match=re.escape("Session parameter token must be a str, got int.")):
         Session(token=42, store=":memory:", mqt=False)
     with pytest.raises(InvalidArgument, match=re.escape("workers for device 'ideal' must be an int >= 1, got 0.")):
         Session(store=":memory:", mqt=False, workers=0)
-    with Session("secret", "https://qpu.example", store=":memory:", mqt=False, workers={"sc20": 3}, custom1="x") as s:
-        assert s.token == "secret" and s.base_url == "https://qpu.example" and s.custom == {"custom1": "x"}
+    with pytest.raises(InvalidArgument, match=re.escape("Session parameter custom1 is used only by MQT Core's QDMI driver, and this session has none of its devices (mqt=False)")):
+        Session(store=":memory:", mqt=False, custom1="x")
+    with Session("secret", "https://qpu.example", store=":memory:", mqt=False, workers={"sc20": 3}) as s:
+        assert s.token == "secret" and s.base_url == "https://qpu.example" and s.custom == {}
         assert s.device("sc20").workers == 3 and s.device("ideal").workers == 1
 
 
@@ -187,7 +189,7 @@ def test_every_device_property_answers_or_is_not_supported(session):
             try:
                 dev.query(prop)
             except NotSupported as err:
-                assert prop in (DeviceProperty.MINATOMDISTANCE,) or prop.name.startswith("CUSTOM"), (dev.id, prop)
+                assert prop in (DeviceProperty.MINATOMDISTANCE, DeviceProperty.PULSESUPPORT) or prop.name.startswith("CUSTOM"), (dev.id, prop)
                 assert dev.id in str(err)
 
 

@@ -190,8 +190,8 @@ def test_bad_shot_counts(session, shots, error, message):
 @pytest.mark.parametrize(
     ("param", "value", "message"),
     [
-        (JobParameter.PROGRAM, 42, "JobParameter.PROGRAM must be the program text (a str), got 42 (int)."),
-        (JobParameter.PROGRAM, BELL2.encode(), "JobParameter.PROGRAM must be the program text (a str), got b'OPENQASM"),
+        (JobParameter.PROGRAM, 42, "JobParameter.PROGRAM must be the program text (a str) or a qlab Circuit, got 42 (int)."),
+        (JobParameter.PROGRAM, BELL2.encode(), "JobParameter.PROGRAM must be the program text (a str) or a qlab Circuit, got b'OPENQASM"),
         (JobParameter.PROGRAMFORMAT, 2.5, "JobParameter.PROGRAMFORMAT must be a ProgramFormat (or its name or number), got 2.5 (float)."),
         (JobParameter.SEED, "seven", "JobParameter.SEED must be an int, got 'seven' (str)."),
         (JobParameter.SEED, -1, "JobParameter.SEED must be in 0..2**63-1, got -1."),
@@ -424,7 +424,7 @@ def test_workers_are_set_before_the_first_job(session):
 def test_a_huge_register_is_refused_when_the_program_is_set(session):
     job = session.device("ideal").create_job()
     job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2)
-    with pytest.raises(InvalidArgument, match="declares 1000000000 qubits, more than the 12 allowed here"):
+    with pytest.raises(NotSupported, match="cannot run on this device: The program declares 1000000000 qubits, more than the 12 allowed here"):
         job.set_parameter(JobParameter.PROGRAM, 'OPENQASM 2.0; include "qelib1.inc"; qreg q[1000000000];')
 
 

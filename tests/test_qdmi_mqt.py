@@ -3,10 +3,13 @@
 import re
 
 import numpy as np
+
+import qlab
 import pytest
 from mqt.core import qdmi as mqt_qdmi
 
 from qlab.qdmi import (
+    BadState,
     DeviceProperty,
     DeviceStatus,
     InvalidArgument,
@@ -90,13 +93,24 @@ def test_garnet_calibration_shows_in_qlab(session):
     table = dev.sites.df()
     assert len(table) == 20 and table["t1_us"].between(5, 200).all()
     assert dev.operations.df().set_index("name").loc["cz", "fidelity_min"] > 0.9
-    assert dev.supported_program_formats == ()
+    assert dev.supported_program_formats == (ProgramFormat.QASM2, ProgramFormat.QASM3)
+    assert dev.engine == "qlab's density-matrix engine, with the calibration MQT Core reports"
+    assert dev.df().set_index("property").loc["runs on", "value"] == dev.engine
 
 
-def test_sc_devices_take_no_programs(session):
-    job = session.device("mqt.sc.ibm.heron").create_job()
-    with pytest.raises(NotSupported, match=re.escape("Device 'mqt.sc.ibm.heron' does not take QASM2 programs; it takes no programs.")):
-        job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2)
+def test_sc_devices_run_on_qlabs_engine_with_their_calibration(session):
+    garnet = session.device("mqt.sc.iqm.garnet")
+    job = garnet.run(BELL2, shots=4000, seed=5)
+    assert job.check() in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE)
+    result = job.result(timeout=60)
+    assert set(result.counts) == {"00", "01", "10", "11"} and sum(result.counts.values()) == 4000
+    assert result.probabilities["00"] + result.probabilities["11"] > 0.9
+    # the same circuit on the same calibration, simulated directly, gives the same exact distribution
+    direct = qlab.simulate(qlab.load_qasm(BELL2), device=garnet)
+    assert direct.probabilities == pytest.approx(result.probabilities)
+    assert session.store.get(job.id).device == "mqt.sc.iqm.garnet"
+    assert garnet.query(DeviceProperty.NEEDSCALIBRATION) == 0
+    assert garnet.run(BELL2, shots=10, seed=5).result(60).counts == garnet.run(BELL2, shots=10, seed=5).result(60).counts
 
 
 def test_bell_on_ddsim_through_qlabs_jobs_and_store(session):
@@ -127,11 +141,12 @@ def test_ddsim_programs_are_checked_by_qlab_and_failures_are_recorded(session):
     job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2)
     with pytest.raises(InvalidArgument, match=re.escape("Invalid QASM2 program: Cannot read OpenQASM at line 1 ('foo q[0];')")):
         job.set_parameter(JobParameter.PROGRAM, 'OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; foo q[0];')
-    failed = run(dev, "this is not QIR", fmt=ProgramFormat.QIRBASESTRING)
-    assert failed.check() is JobStatus.FAILED
-    assert session.store.get(failed.id).error == "Fatal: MQT Core device 'mqt.ddsim.default' finished the job FAILED."
-    with pytest.raises(InvalidArgument, match=re.escape("it failed (Fatal: MQT Core device 'mqt.ddsim.default' finished the job FAILED.)")):
-        failed.get_results(JobResult.SHOTS)
+    job = dev.create_job()
+    job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QIRBASESTRING)
+    with pytest.raises(InvalidArgument, match=re.escape("Invalid QIR program: LLVM IR parsing error <string>:1:1: error: expected top-level entity")):
+        job.set_parameter(JobParameter.PROGRAM, "this is not QIR")
+    with pytest.raises(BadState, match="set JobParameter.PROGRAMFORMAT and JobParameter.PROGRAM first"):
+        job.submit()
 
 
 def test_garnet_calibration_simulated_by_qlab(session):
