@@ -1,6 +1,8 @@
 """MQT Core's QDMI devices through qlab: properties, DDSIM jobs in qlab's store, calibration import."""
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 
@@ -166,3 +168,32 @@ def test_ddsim_jobs_take_no_seed(session):
     job = session.device("mqt.ddsim.default").create_job()
     with pytest.raises(NotSupported, match=r"is not a parameter of device 'mqt.ddsim.default'; its jobs take PROGRAMFORMAT, PROGRAM, SHOTSNUM\."):
         job.set_parameter(JobParameter.SEED, 7)
+
+
+def test_ddsim_runs_programs_with_mid_circuit_measurements(session):
+    program = (
+        'OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; '
+        "h q[0]; measure q[0] -> c[0]; cx q[0], q[1]; measure q[1] -> c[1];"
+    )
+    job = run(session.device("mqt.ddsim.default"), program, shots=400)
+    assert job.check() is JobStatus.DONE
+    counts = job.counts()
+    assert set(counts) == {"00", "11"} and sum(counts.values()) == 400
+    with pytest.raises(NotSupported, match=re.escape("This job has no PROBABILITIES_DENSE: the device reports no state for it (a program with mid-circuit measurements gives shots and histograms only).")):
+        job.get_results(JobResult.PROBABILITIES_DENSE)
+    result = job.result()
+    assert result.counts == counts and result.probabilities == {k: v / 400 for k, v in sorted(counts.items())}
+
+
+def test_no_leak_warnings_at_exit_with_mqt_devices_still_referenced():
+    code = (
+        "from qlab.qdmi import Session\n"
+        "session = Session(store=':memory:', mqt=True)\n"
+        "garnet = session.device('mqt.sc.iqm.garnet'); garnet.sites; garnet.operations\n"
+        "job = session.device('mqt.ddsim.default').run('OPENQASM 3.0; qubit q; bit c; x q; c = measure q;', shots=3)\n"
+        "print(job.result().counts)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "{'1': 3}"
+    assert "leak" not in done.stderr, done.stderr

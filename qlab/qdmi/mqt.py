@@ -36,7 +36,10 @@ Differences a user sees:
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import gc
+import weakref
 from collections.abc import Iterator
 from functools import cached_property, lru_cache
 
@@ -65,6 +68,22 @@ def _import():
             "MQT Core's QDMI devices need the mqt-core package: pip install 'qlab[mqt]'."
         ) from err
     return qdmi
+
+
+_OPEN: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _release_all() -> None:
+    """Drop every reference to MQT Core's objects before the interpreter tears its bindings down.
+
+    Devices still referenced at exit (a notebook's variables) would otherwise
+    keep MQT Core's objects alive past the end of its binding module, which
+    then reports them as leaks.
+    """
+    for device in list(_OPEN):
+        device._release()
+    gc.collect()
 
 
 def mqt_devices(session, wanted: bool | None) -> Iterator[MqtDevice]:
@@ -106,8 +125,16 @@ class MqtDevice(Device):
         self._qdmi = _import()
         self._jobs: dict[str, object] = {}
         self._circuits = lru_cache(maxsize=64)(self._check_qasm)
+        _OPEN.add(self)
         self.limits = ProgramLimits()
         """What one program may be (see :class:`~qlab.qdmi.programs.ProgramLimits`)."""
+
+    def _release(self) -> None:
+        """Forget MQT Core's objects (at interpreter exit)."""
+        for name in ("_sites", "_children", "_operations", "_native_formats"):
+            self.__dict__.pop(name, None)
+        self._jobs.clear()
+        self.mqt_device = self.mqt_session = self._qdmi = None
 
     @cached_property
     def _native_formats(self) -> tuple[ProgramFormat, ...]:
