@@ -7,6 +7,7 @@ import re
 import pandas as pd
 import pytest
 
+import qlab
 from qlab.devices import description_to_dict, load_device
 from qlab.exceptions import QlabError, QlabTimeoutError
 from qlab.jobs import JobStore
@@ -183,14 +184,28 @@ def test_a_given_store_is_used_and_left_open():
 
 
 # ---------------------------------------------------------------- devices
-def test_every_device_property_answers_or_is_not_supported(session):
+def test_every_device_property_answers_with_its_descriptions_value_or_is_not_supported(session):
+    unsupported = {DeviceProperty.MINATOMDISTANCE, DeviceProperty.PULSESUPPORT} | {p for p in DeviceProperty if p.name.startswith("CUSTOM")}
     for dev in session.devices:
+        d = load_device(dev.id)
+        expected = {
+            DeviceProperty.NAME: d.name, DeviceProperty.VERSION: d.version, DeviceProperty.STATUS: DeviceStatus.IDLE,
+            DeviceProperty.QUBITSNUM: d.qubits_num, DeviceProperty.ID: d.id, DeviceProperty.QUEUELENGTH: 0,
+            DeviceProperty.NEEDSCALIBRATION: 0, DeviceProperty.LIBRARYVERSION: qlab.__version__,
+            DeviceProperty.DURATIONUNIT: d.duration_unit, DeviceProperty.DURATIONSCALEFACTOR: d.duration_scale_factor,
+            DeviceProperty.LENGTHUNIT: d.length_unit, DeviceProperty.LENGTHSCALEFACTOR: d.length_scale_factor,
+            DeviceProperty.SUPPORTEDPROGRAMFORMATS: tuple(ProgramFormat(f) for f in d.program_formats),
+            DeviceProperty.CHILDDEVICES: (),
+        }
         for prop in DeviceProperty:
-            try:
-                dev.query(prop)
-            except NotSupported as err:
-                assert prop in (DeviceProperty.MINATOMDISTANCE, DeviceProperty.PULSESUPPORT) or prop.name.startswith("CUSTOM"), (dev.id, prop)
-                assert dev.id in str(err)
+            if prop in unsupported:
+                with pytest.raises(NotSupported, match=re.escape(f"Device {dev.id!r} does not report {prop!r}.")):
+                    dev.query(prop)
+            elif prop in expected:
+                assert dev.query(prop) == expected[prop], (dev.id, prop)
+        assert [s.index for s in dev.query(DeviceProperty.SITES)] == list(range(d.qubits_num))
+        assert [op.name for op in dev.query(DeviceProperty.OPERATIONS)] == [op.name for op in d.operations]
+        assert [(a.index, b.index) for a, b in dev.query(DeviceProperty.COUPLINGMAP)] == [tuple(p) for p in d.coupling_map]
 
 
 def test_device_properties(session):
