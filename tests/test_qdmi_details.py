@@ -412,3 +412,14 @@ def test_session_parameters_are_used_or_refused(tmp_path):
             Session(store=":memory:", mqt=False, **{name: "x"})
     with pytest.raises(InvalidArgument, match=re.escape("Session parameter project_id must be a str, got int.")):
         Session(store=":memory:", mqt=False, project_id=5)
+
+
+def test_a_valid_program_the_engine_cannot_run_is_refused_when_set():
+    program = 'OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; h q[0]; measure q[0] -> c[0]; if (c==1) measure q[1] -> c[1];'
+    with Session(store=":memory:", mqt=False) as session:
+        job = session.device("ideal").create_job()
+        job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2)
+        with pytest.raises(NotSupported, match=re.escape("a conditional measurement is not supported; condition the gates around it instead.")):
+            job.set_parameter(JobParameter.PROGRAM, program)
+        with pytest.raises(NotSupported, match="more than the 14 that can be simulated"):
+            session.device("sc20").run("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[20]; " + " ".join(f"x q[{i}];" for i in range(20)))

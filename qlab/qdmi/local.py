@@ -10,8 +10,9 @@ simulated.
 A program is checked when it is set on a job, within the device's
 :class:`~qlab.qdmi.programs.ProgramLimits` (``device.limits``): parsed, fitted to the device
 (:func:`qlab.devices.placement.fit_circuit`: sites, couplings, native
-gates) and kept, so a job runs without parsing again; the lowered engine
-program is kept too. The noise model is built once per device.
+gates) and lowered to the engine's program (so what the engine cannot run,
+such as a conditional measurement, is refused there too), and kept, so a
+job runs without checking again. The noise model is built once per device.
 
 >>> from qlab.qdmi import Session, JobParameter
 >>> with Session(store=":memory:", mqt=False) as session:
@@ -33,7 +34,7 @@ from .. import __version__
 from ..circuit import Circuit
 from ..devices.description import DeviceDescription, operation_fidelity
 from ..devices.placement import fit_circuit
-from ..exceptions import DeviceProgramError, QubitLimitError, UnsupportedProgramError
+from ..exceptions import DeviceProgramError, SimulationError, UnsupportedProgramError
 from ..jobs import JobRecord
 from ..sim.noise import NoiseModel
 from ..sim.program import Program, lower
@@ -46,12 +47,12 @@ from .results import simulation_results
 __all__ = ["LocalDevice"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Prepared:
-    """A checked program: the circuit the device runs and, once a job ran it, the engine's program."""
+    """A checked program: the circuit the device runs and the engine's program."""
 
     circuit: Circuit
-    program: Program | None = None
+    program: Program
 
 
 class LocalDevice(Device):
@@ -206,9 +207,13 @@ class LocalDevice(Device):
     def _prepare_program(self, fmt: ProgramFormat, program: str) -> _Prepared:
         circuit = check_qasm(fmt, program, max_qubits=self.description.qubits_num, limits=self._limits)
         try:
-            return _Prepared(fit_circuit(circuit, self.description))
-        except (DeviceProgramError, UnsupportedProgramError, QubitLimitError) as err:
+            fitted = fit_circuit(circuit, self.description)
+            lowered = lower(fitted, self.noise_model(), max_qubits=self.description.max_simulated_qubits)
+        except (DeviceProgramError, UnsupportedProgramError, SimulationError) as err:
             raise NotSupported(str(err)) from err
+        except MemoryError as err:
+            raise OutOfMem(f"Preparing the program for device {self.id!r} ran out of memory.") from err
+        return _Prepared(fitted, lowered)
 
     def _circuit_of(self, record: JobRecord) -> Circuit:
         return self._prepared(ProgramFormat(record.program_format), record.program).circuit
@@ -221,8 +226,6 @@ class LocalDevice(Device):
             if self.session.store.get(record.id).status.finished:
                 stop.set()  # canceled between being started and getting here
             prepared = self._prepared(ProgramFormat(record.program_format), record.program)
-            if prepared.program is None:
-                prepared.program = lower(prepared.circuit, self.noise_model(), max_qubits=self.description.max_simulated_qubits)
             return simulation_results(
                 prepared.circuit, prepared.program, record.parameters["shots"], record.parameters["seed"], stop
             )
