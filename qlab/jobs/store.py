@@ -606,25 +606,34 @@ class JobStore:
             "SELECT jobs.id, owner_host, owner_pid, owner_start, owner_ns, leases.expires FROM jobs "
             "LEFT JOIN leases ON leases.owner = owner_host || '|' || owner_pid || '|' || "
             "COALESCE(owner_start, 'None') || '|' || COALESCE(owner_ns, 'None') "
-            f"WHERE status IN (?, ?, ?)"
+            "WHERE status IN (?, ?, ?)"
         )
         params: list[object] = [s.value for s in _ACTIVE]
         if wanted is not None:
             sql += f" AND jobs.id IN ({', '.join('?' * len(wanted))})"
             params += wanted
-        with self._transaction() as conn:
-            dead = []
-            for job_id, host, pid, start, ns, expires in conn.execute(sql, params).fetchall():
-                key = (host, pid, start, ns)
-                if key not in alive:
-                    alive[key] = pid is not None and owner.is_alive(owner.Owner(host, pid, start, ns))
-                if not alive[key] or (expires is not None and expires < now):
-                    dead.append(job_id)
-            conn.executemany(
-                "UPDATE jobs SET status = ?, t_failed = ?, error = ? WHERE id = ?",
-                [(JobStatus.FAILED.value, now, "interrupted", job_id) for job_id in dead],
-            )
-        return dead
+        with self._connection() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        dead = []
+        for job_id, host, pid, start, ns, expires in rows:
+            key = (host, pid, start, ns)
+            if key not in alive:
+                alive[key] = pid is not None and owner.is_alive(owner.Owner(host, pid, start, ns))
+            if not alive[key] or (expires is not None and expires < now):
+                dead.append((job_id, *key))
+        if not dead:
+            return []
+        with self._transaction() as conn:  # only jobs still active with the same owner: they may have moved on
+            failed = []
+            for job_id, *key in dead:
+                changed = conn.execute(
+                    "UPDATE jobs SET status = ?, t_failed = ?, error = ? WHERE id = ? AND status IN (?, ?, ?) "
+                    "AND owner_host IS ? AND owner_pid IS ? AND owner_start IS ? AND owner_ns IS ?",
+                    (JobStatus.FAILED.value, now, "interrupted", job_id, *[s.value for s in _ACTIVE], *key),
+                ).rowcount
+                if changed:
+                    failed.append(job_id)
+        return failed
 
     def close(self) -> None:
         """Close the connection (again is fine); the file stays."""
