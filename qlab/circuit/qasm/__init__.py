@@ -43,6 +43,15 @@ Reading details:
   when its body has the library gate's unitary (up to global phase), and is
   inlined otherwise. This is how the definitions :func:`dump_qasm` writes for
   gates missing from ``qelib1.inc``/``stdgates.inc`` read back.
+* Phases follow the published definitions where a control makes them
+  observable. ``ctrl @ u3(θ, φ, λ)`` and ``ctrl @ u2`` control the
+  ``stdgates.inc`` ``u3``, which carries ``gphase(-(φ+λ+θ)/2)`` on top of the
+  OpenQASM 3 ``U``: that is ``cu(θ, φ, λ, -(φ+λ)/2)`` in library terms
+  (``ctrl @ U(θ, φ, λ)`` is ``cu(θ, φ, λ, θ/2)``). OpenQASM 2's ``cu3`` in the
+  published ``qelib1.inc`` controls the OpenQASM 2 ``U`` = Rz(φ) Ry(θ) Rz(λ),
+  the same gate. Qiskit's copy of ``qelib1.inc`` adds ``u1((λ+φ)/2)`` on the
+  control, so a Qiskit ``cu3`` is ``cu(θ, φ, λ, 0)``: write that (``cu`` is
+  in both includes qlab writes) when the Qiskit meaning is wanted.
 * ``gphase`` is dropped: a global phase changes no density matrix.
 * ``if`` statements become a :class:`~qlab.circuit.Condition` on every
   instruction of their body (``else`` bodies and comparisons such as
