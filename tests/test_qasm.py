@@ -17,7 +17,9 @@ from qlab.circuit import qasm as qasm_module
 from qlab.circuit.gates import controlled
 from qlab.circuit.qasm import reader as reader_module
 from qlab.circuit.qasm.tables import DEFINITIONS, library_call
-from qlab.exceptions import QasmError, QlabTypeError, QubitLimitError, UnsupportedQasmError
+from qlab.exceptions import (
+    QasmError, QasmLimitError, QasmQubitLimitError, QlabTypeError, QubitLimitError, UnsupportedQasmError,
+)
 
 CORPUS_DIR = Path(__file__).parent / "qasm_corpus"
 CORPUS = sorted(CORPUS_DIR.glob("*.qasm"))
@@ -713,15 +715,75 @@ def test_register_names_openqasm_cannot_write(name, version):
 
 
 @pytest.mark.parametrize(
-    "text",
-    ['OPENQASM 2.0; include "qelib1.inc"; qreg q[1000000000];', "OPENQASM 3.0; qubit[3000] a; qubit[3000] b;"],
+    "text,declared",
+    [
+        ('OPENQASM 2.0; include "qelib1.inc"; qreg q[1000000000];', 1000000000),
+        ("OPENQASM 3.0; qubit[3000] a; qubit[3000] b;", 6000),
+        ("OPENQASM 3.0; qubit[500000000*2] q;", 1000000000),
+        ('OPENQASM 2.0; include "qelib1.inc"; qreg q[500000000*2];', 1000000000),
+        ("OPENQASM 3.0; const int n = 1000000000; qubit[n] q;", 1000000000),
+        ("OPENQASM 3.0; const int k = 30; const int n = 2 ** k; qubit[n + 1] q;", 1073741825),
+        ("OPENQASM 3.0; qubit[2 ** 100000] q;", None),
+        ("OPENQASM 3.0; qubit[1 << 100000] q;", None),
+    ],
 )
-def test_huge_registers_are_refused_before_they_are_expanded(text):
-    with pytest.raises(QubitLimitError, match=r"The program declares \d+ qubits, more than the 4096 allowed here"):
+def test_huge_registers_are_refused_before_they_are_expanded(text, declared):
+    count = declared if declared is not None else "an unbounded number of"
+    with pytest.raises(QasmQubitLimitError, match=f"at line 1: the program declares {count} qubits, more than max_qubits=4096 allowed here") as err:
         load_qasm(text)
+    assert err.value.line == 1 and isinstance(err.value, QubitLimitError) and isinstance(err.value, QasmError)
 
 
 def test_max_qubits_counts_every_declared_qubit():
     assert load_qasm("OPENQASM 3.0; qubit[5] q; qubit r;", max_qubits=6).num_qubits == 6
-    with pytest.raises(QubitLimitError, match="declares 6 qubits, more than the 5 allowed here"):
+    with pytest.raises(QubitLimitError, match="declares 6 qubits, more than max_qubits=5 allowed here"):
         load_qasm("OPENQASM 3.0; qubit[5] q; qubit r;", max_qubits=5)
+
+
+@pytest.mark.parametrize(
+    "text,line,match",
+    [
+        ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[10000000];', 4,
+         "the program declares 10000000 classical bits, more than max_clbits=65536"),
+        ("OPENQASM 3.0;\nconst int n = 40000;\nbit[n] a;\nbit[n] b;", 4,
+         "the program declares 80000 classical bits, more than max_clbits=65536"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nfor int i in [0:999999] {\n  h q[0];\n}', 4,
+         "the program expands to 1000001 or more statements .* more than max_statements=100000"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nconst int n = 1000;\n'
+         "for int i in [0:n] {\n  for int j in [0:i] {\n    x q[0];\n  }\n}", 5,
+         "expands to 1002003 or more statements"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\ngate a q { h q; h q; h q; h q; h q; h q; h q; h q; h q; h q; }\n'
+         "gate b q { a q; a q; a q; a q; a q; a q; a q; a q; a q; a q; }\ngate c q { b q; b q; b q; b q; b q; b q; b q; b q; b q; b q; }\n"
+         "gate d q { c q; c q; c q; c q; c q; c q; c q; c q; c q; c q; }\ngate e q { d q; d q; d q; d q; d q; d q; d q; d q; d q; d q; }\n"
+         "e q[0];\ne q[0];", 9, "expands to 100001 or more statements"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[4000] q;\nfor int i in [1:30] {\n  h q;\n}', 4,
+         "expands to 120001 or more statements"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\ndef f(qubit a) {\n  for int i in [0:99999] { x a; }\n}\n'
+         "f(q[0]);\nf(q[0]);", 5, "expands to 100001 or more statements"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\npow(1000000) @ x q[0];', 4,
+         "expands to 1000001 or more statements"),
+    ],
+)
+def test_programs_over_a_size_limit_are_refused_at_once_with_the_limit_named(text, line, match):
+    with pytest.raises(QasmLimitError, match=f"Cannot read OpenQASM at line {line}: .*{match}") as err:
+        load_qasm(text)
+    assert err.value.line == line
+
+
+def test_the_text_size_limit_names_the_line_where_it_is_crossed():
+    text = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\n' + "x q[0];\n" * 1000
+    assert len(load_qasm(text, max_text_size=len(text))) == 1000
+    with pytest.raises(QasmLimitError, match=r"the text has 8050 characters, more than max_text_size=100 \(crossed at line 10\)"):
+        load_qasm(text, max_text_size=100)
+
+
+def test_limits_can_be_raised_and_must_be_non_negative_ints():
+    loop = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nfor int i in [0:9] { x q[0]; }'
+    assert len(load_qasm(loop, max_statements=11)) == 10  # the declaration and ten unrolled x
+    with pytest.raises(QasmLimitError, match="expands to 11 or more statements .* max_statements=10 "):
+        load_qasm(loop, max_statements=10)
+    assert load_qasm("OPENQASM 3.0; qubit q; bit[70000] c;", max_clbits=70000).num_clbits == 70000
+    with pytest.raises(QlabTypeError, match=r"max_statements must be an int, got 1.5 \(float\)"):
+        load_qasm(loop, max_statements=1.5)
+    with pytest.raises(QlabTypeError, match="max_qubits must be non-negative, got -1"):
+        load_qasm(loop, max_qubits=-1)
