@@ -465,6 +465,18 @@ def test_gate_matrices_are_textbook(name, params):
     np.testing.assert_allclose(gate_matrix(name, params), TEXTBOOK[(name, params)], atol=1e-15)
 
 
+def test_the_reference_has_its_own_matrix_for_every_library_gate():
+    assert set(ref.GATE_MATRICES) == set(GATES)
+
+
+@pytest.mark.parametrize("name", sorted(GATES))
+def test_every_gate_matches_the_reference_matrix(name):
+    rng = np.random.default_rng(sorted(GATES).index(name))
+    for _ in range(3):
+        params = tuple(rng.uniform(-2 * np.pi, 2 * np.pi, GATES[name].num_params))
+        np.testing.assert_allclose(gate_matrix(name, params), ref.gate_unitary(name, params), atol=1e-14)
+
+
 @pytest.mark.parametrize("name", sorted(GATES))
 def test_every_gate_is_unitary_read_only_and_sized(name):
     gate = GATES[name]
