@@ -34,6 +34,7 @@ import inspect
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -459,14 +460,87 @@ class Circuit:
         return head + "".join("." + c for c in calls)
 
     # --------------------------------------------------------- rendering
-    def draw(self) -> str:
-        """A text drawing of the circuit, one wire per qubit."""
-        from .drawing import text_drawing
+    def draw(self, output: str = "text", **options):
+        """Draw the circuit: as text, as SVG, or with matplotlib.
 
-        return text_drawing(self)
+        Angles that are multiples of π are written as such (``Rx(π/2)``).
+
+        Args:
+            output: ``"text"`` (a ``str``, one line per wire; option ``width``,
+                the widest line before folding, default 100), ``"svg"`` (the
+                SVG document as a ``str``, the figure a notebook shows) or
+                ``"mpl"`` (the same figure on matplotlib axes; option ``ax``,
+                the axes to draw on).
+            **options: the options of the chosen output.
+
+        Returns:
+            The text, the SVG text, or the matplotlib axes.
+
+        Raises:
+            CircuitError: for another output or an option it does not take.
+
+        >>> print(Circuit(2).h(0).cx(0, 1).rz(math.pi / 2, 1).draw())
+        q[0]: ─H──■───────────
+                  │
+        q[1]: ────⊕──Rz(π/2)──
+        >>> Circuit(1).x(0).draw("svg").startswith("<svg")
+        True
+        """
+        from . import drawing
+
+        renderers = {"text": drawing.text_drawing, "svg": drawing.svg_drawing}
+        allowed = {"text": {"width"}, "svg": set(), "mpl": {"ax"}}
+        if output not in allowed:
+            raise CircuitError(f"Cannot draw the circuit as {output!r}: allowed outputs are 'text', 'svg' and 'mpl'.")
+        unknown = set(options) - allowed[output]
+        if unknown:
+            raise CircuitError(
+                f"Cannot draw the circuit as {output!r}: unknown option(s) {sorted(unknown)}; "
+                f"it takes {sorted(allowed[output]) or 'none'}."
+            )
+        if output == "mpl":
+            from .mpl_drawing import mpl_drawing
+
+            return mpl_drawing(self, **options)
+        return renderers[output](self, **options)
+
+    def save(self, path, dpi: float = 200) -> Path:
+        """Save the drawing to a file for slides or papers; the format comes from the suffix.
+
+        ``.svg`` is the SVG drawing itself (no matplotlib needed); ``.pdf``,
+        ``.png``, ``.eps`` and the other formats matplotlib writes come from
+        the matplotlib drawing.
+
+        Args:
+            path: the file to write (a ``str`` or ``pathlib.Path``).
+            dpi: the resolution of raster formats such as PNG.
+
+        Returns:
+            The path written.
+
+        Raises:
+            CircuitError: for a suffix no writer knows.
+        """
+        path = Path(path)
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt == "svg":
+            path.write_text(self.draw("svg"), encoding="utf-8")
+            return path
+        from .mpl_drawing import mpl_drawing, new_figure
+
+        fig, ax = new_figure(self, pyplot=False)
+        formats = fig.canvas.get_supported_filetypes()
+        if fmt not in formats:
+            raise CircuitError(
+                f"Cannot save the circuit to {str(path)!r}: unknown format {fmt!r}; "
+                f"use one of {', '.join('.' + f for f in sorted(formats))}."
+            )
+        mpl_drawing(self, ax=ax)
+        fig.savefig(path, format=fmt, dpi=dpi)
+        return path
 
     def __str__(self) -> str:
-        return self.draw()
+        return self.draw("text")
 
     def _repr_svg_(self) -> str:
         from .drawing import svg_drawing
