@@ -6,7 +6,8 @@ QDMI asks ``set_parameter(PROGRAM, ...)`` to refuse an invalid program with
 :class:`ProgramLimits`: the size of the text first (before any parsing),
 then the parse itself runs on a helper thread that the caller waits for at
 most ``parse_timeout`` seconds, so a pathological program never hangs a
-notebook kernel; then the sizes of what it declares. A ``MemoryError`` while
+notebook kernel. The declared sizes (qubits, classical bits, statements after
+expansion) are checked by :func:`qlab.load_qasm` before it expands anything. A ``MemoryError`` while
 checking becomes :class:`~qlab.qdmi.errors.OutOfMem`.
 
 >>> check_qasm(ProgramFormat.QASM3, "OPENQASM 3.0; qubit q; x q;")
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..circuit import Circuit, load_qasm
-from ..exceptions import QasmError, QubitLimitError, UnsupportedQasmError
+from ..exceptions import QasmError, QasmLimitError, QubitLimitError, UnsupportedQasmError
 from .enums import ProgramFormat
 from .errors import InvalidArgument, NotSupported, OutOfMem, QdmiError
 
@@ -50,9 +51,9 @@ class ProgramLimits:
 
     max_program_bytes: int = 1_000_000
     """The longest program text, in UTF-8 bytes (checked before parsing)."""
-    max_statements: int = 200_000
-    """The most instructions a program may expand to (loops unrolled, gate definitions inlined)."""
-    max_clbits: int = 100_000
+    max_statements: int = 100_000
+    """The most statements a program may expand to (loops unrolled, gate definitions inlined)."""
+    max_clbits: int = 65_536
     """The most classical bits a program may declare."""
     parse_timeout: float = 20.0
     """Seconds the caller waits for a program to be parsed and checked."""
@@ -136,26 +137,17 @@ def check_qasm(fmt: ProgramFormat, program: str, max_qubits: int | None = None, 
             f"set PROGRAMFORMAT to QASM{declared} or change the header."
         )
     _check_size(program, limits)
-    kwargs = {} if max_qubits is None else {"max_qubits": max_qubits}
+    kwargs = {"max_clbits": limits.max_clbits, "max_statements": limits.max_statements}
+    if max_qubits is not None:
+        kwargs["max_qubits"] = max_qubits
     try:
-        circuit = with_time_limit(lambda: load_qasm(program, **kwargs), limits.parse_timeout, f"the {fmt.name} program")
-    except QubitLimitError as err:
+        return with_time_limit(lambda: load_qasm(program, **kwargs), limits.parse_timeout, f"the {fmt.name} program")
+    except (QubitLimitError, QasmLimitError) as err:
         raise NotSupported(f"The {fmt.name} program cannot run on this device: {err}") from err
     except UnsupportedQasmError as err:
         raise NotSupported(f"Invalid {fmt.name} program: {err}") from err
     except QasmError as err:
         raise InvalidArgument(f"Invalid {fmt.name} program: {err}") from err
-    if circuit.num_clbits > limits.max_clbits:
-        raise NotSupported(
-            f"The program declares {circuit.num_clbits:,} classical bits; this device takes at most "
-            f"{limits.max_clbits:,} (ProgramLimits.max_clbits)."
-        )
-    if len(circuit) > limits.max_statements:
-        raise NotSupported(
-            f"The program expands to {len(circuit):,} instructions; this device takes at most "
-            f"{limits.max_statements:,} (ProgramLimits.max_statements)."
-        )
-    return circuit
 
 
 def check_qir(program: str, limits: ProgramLimits = ProgramLimits()) -> None:
