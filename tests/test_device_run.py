@@ -33,7 +33,10 @@ def test_run_gives_the_result_simulate_gives_for_the_fitted_noisy_circuit(sessio
     assert result.probabilities == pytest.approx(expected.probabilities)
     assert sum(result.counts.values()) == 2000 and set(result.counts) <= set(expected.probabilities)
     assert list(result.df().columns) == ["outcome", "probability", "counts"]
-    assert result.plot() is not None
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()  # no pyplot figure is left behind
+    assert result.plot(ax=ax) is ax and len(ax.patches) == len(result.probabilities)
     record = session.store.get(job.id)
     assert (record.family, record.device, record.status.value, record.parameters["shots"]) == ("qdmi", device_id, "done", 2000)
 
