@@ -14,6 +14,7 @@ import qlab
 import qlab.circuit
 import qlab.sim as qs
 import reference as ref
+import reference_schedule as schedule
 from qlab import Circuit, NoiseModel, simulate
 from qlab.exceptions import SimulationError
 from qlab.circuit import gate_matrix
@@ -269,7 +270,7 @@ def test_idle_noise_in_a_circuit_matches_the_reference():
     noise = NoiseModel().with_idle_noise(IdleNoise.from_t1_t2(40e-6, 50e-6), qubits=1)
     circuit = Circuit(2).h(0).h(1).delay(7, [0, 1], unit="us")
     spec = ref.NoiseSpec(idle={1: ref.IdleT1T2(40e-6, 50e-6)})
-    assert_states_close(simulate(circuit, noise).state, ref.simulate(circuit, spec).state, atol=1e-12)
+    assert_states_close(simulate(circuit, noise).state, schedule.simulate(circuit, spec).state, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -423,3 +424,37 @@ def test_calibration_rejects_bad_input(kwargs, match):
 def test_calibration_rejects_an_unreachable_fidelity():
     with pytest.raises(NoiseModelError, match="fidelity"):
         NoiseModel.from_calibration([1e-4], [1e-4], {}, {"x": 0.2})
+
+
+# ------------------------------------------------------------- warnings
+def device_model() -> NoiseModel:
+    gates = {"rz": 0.9999, "rx": 0.999, "ry": 0.999, "cx": 0.99}
+    return NoiseModel.from_calibration([1e-4] * 3, [8e-5] * 3, {"rx": 5e-8, "ry": 5e-8, "cx": 3e-7}, gates,
+                                       coupling_map=[(0, 1), (1, 2)])
+
+
+def test_gates_without_noise_are_named_in_one_warning_at_the_users_line():
+    circuit = Circuit(3).h(0).h(1).cx(0, 1).cx(2, 1).rx(0.3, 2).measure_all()
+    with pytest.warns(NoiseModelWarning, match=r"gives no error to some gates.*: h on 0, 1; cx on \(2, 1\)\.") as caught:
+        simulate(circuit, device_model())
+    assert len(caught) == 1 and caught[0].filename == __file__
+
+
+def test_a_model_without_errors_for_a_size_of_gate_does_not_warn_about_it(recwarn):
+    simulate(Circuit(2).h(0).cx(0, 1).measure_all(), NoiseModel().with_gate_error("cx", qs.depolarizing(0.01, 2)))
+    simulate(Circuit(2).h(0).cx(0, 1).unitary(np.eye(2), 0).measure_all(), NoiseModel().with_gate_error("h", DEP))
+    assert not [w for w in recwarn if issubclass(w.category, NoiseModelWarning)]
+
+
+def test_idle_noise_that_never_acts_warns_once():
+    noise = NoiseModel().with_idle_noise(IdleNoise.from_t1_t2(1e-5, 1e-5))
+    with pytest.warns(NoiseModelWarning, match="has idle noise, but no instruction of this circuit takes time") as caught:
+        simulate(Circuit(3).x(0).x(1).cx(0, 2).measure_all(), noise)
+    assert len(caught) == 1 and caught[0].filename == __file__
+
+
+def test_idle_noise_with_delays_or_durations_does_not_warn(recwarn):
+    noise = NoiseModel().with_idle_noise(IdleNoise.from_t1_t2(1e-5, 1e-5))
+    simulate(Circuit(1).x(0).delay(1, 0, unit="us").measure_all(), noise)
+    simulate(Circuit(2).x(0).x(1).measure_all(), noise.with_duration("x", 1e-7))
+    assert not [w for w in recwarn if issubclass(w.category, NoiseModelWarning)]

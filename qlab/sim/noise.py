@@ -23,7 +23,10 @@ before a measurement, ``"reset"`` entries just after a reset. Idle noise
 waits for another one to be free, in an as-soon-as-possible schedule built
 from the durations. The schedule is static: an instruction whose classical
 condition is false still takes its time slot, and its qubits idle through
-it. A qubit whose final measurement has been taken idles no more.
+it. Terminal measurements (nothing acts on their qubit or bit afterwards)
+are aligned at the end of the schedule: their qubits idle until the
+circuit's last operation ends, as on hardware, unless the model says
+otherwise (:meth:`NoiseModel.with_aligned_measurements`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -221,6 +224,10 @@ class NoiseModel:
     """Readout error per qubit (``None``: every qubit)."""
     durations: Mapping[tuple[str, tuple[int, ...] | None], float] = field(default_factory=dict)
     """Duration in seconds of gate ``name`` on ``qubits`` (``None``: any qubits)."""
+    align_measurements: bool = True
+    """Terminal measurements wait for the end of the schedule, as on hardware (their qubits
+    idle until the circuit's last operation ends); ``False`` measures each qubit as soon
+    as its last operation ends."""
 
     def __post_init__(self):
         for attr in ("gate_errors", "idle", "readout", "durations"):
@@ -234,6 +241,8 @@ class NoiseModel:
                     f"NoiseModel: {ch!r} acts on {ch.num_qubits} qubit(s) but {key[0]!r} on "
                     f"{'any qubits' if key[1] is None else key[1]} acts on {arity}; use a 1- or {arity}-qubit channel."
                 )
+        if not isinstance(self.align_measurements, bool):
+            raise QlabTypeError(f"NoiseModel: align_measurements must be True or False, got {self.align_measurements!r}.")
         for key, d in self.durations.items():
             if not isinstance(d, (int, float)) or not d >= 0 or math.isinf(d):
                 raise NoiseModelError(f"NoiseModel: the duration of {key} must be a finite number >= 0 seconds, got {d!r}.")
@@ -252,7 +261,7 @@ class NoiseModel:
         for name in _names(gates):
             key = (name, _qubit_key(qubits))
             errors[key] = _then(key, errors[key], channel) if key in errors else channel
-        return NoiseModel(errors, self.idle, self.readout, self.durations)
+        return replace(self, gate_errors=errors)
 
     def with_idle_noise(self, noise: IdleNoise, qubits: Sequence[int] | int | None = None) -> NoiseModel:
         """Set the idle noise of ``qubits`` (or of every qubit)."""
@@ -261,7 +270,7 @@ class NoiseModel:
         idle = dict(self.idle)
         for q in (None,) if qubits is None else _qubit_key(qubits):
             idle[q] = noise
-        return NoiseModel(self.gate_errors, idle, self.readout, self.durations)
+        return replace(self, idle=idle)
 
     def with_readout_error(self, error: ReadoutError, qubits: Sequence[int] | int | None = None) -> NoiseModel:
         """Set the readout error of ``qubits`` (or of every qubit)."""
@@ -270,18 +279,30 @@ class NoiseModel:
         readout = dict(self.readout)
         for q in (None,) if qubits is None else _qubit_key(qubits):
             readout[q] = error
-        return NoiseModel(self.gate_errors, self.idle, readout, self.durations)
+        return replace(self, readout=readout)
 
     def with_duration(self, gates: str | Iterable[str], seconds: float, qubits: Sequence[int] | int | None = None) -> NoiseModel:
         """Set how long ``gates`` take (on ``qubits``, or any qubits), in seconds."""
         durations = dict(self.durations)
         for name in _names(gates):
             durations[(name, _qubit_key(qubits))] = seconds
-        return NoiseModel(self.gate_errors, self.idle, self.readout, durations)
+        return replace(self, durations=durations)
+
+    def with_aligned_measurements(self, align: bool = True) -> NoiseModel:
+        """Whether terminal measurements wait for the end of the schedule (the default) or
+        happen as soon as their qubit's last operation ends (``align=False``).
+
+        >>> NoiseModel().with_aligned_measurements(False)
+        NoiseModel().with_aligned_measurements(False)
+        """
+        if not isinstance(align, bool):
+            raise QlabTypeError(f"with_aligned_measurements: expected True or False, got {align!r}.")
+        return replace(self, align_measurements=align)
 
     def compose(self, other: NoiseModel) -> NoiseModel:
         """Both models: gate errors and readout errors of ``other`` follow ours;
-        idle generators add; durations must agree where both set them.
+        idle generators add; durations must agree where both set them;
+        measurements are aligned only if both models align them.
 
         Every key of either model gets what both models give it, so an
         any-qubit entry of one model still acts under an exact-qubit entry
@@ -295,7 +316,7 @@ class NoiseModel:
             if key in durations and durations[key] != d:
                 raise NoiseModelError(f"compose: the models disagree on the duration of {key}: {durations[key]} vs {d}.")
             durations[key] = d
-        return NoiseModel(errors, idle, readout, durations)
+        return NoiseModel(errors, idle, readout, durations, self.align_measurements and other.align_measurements)
 
     __or__ = compose
 
@@ -304,6 +325,8 @@ class NoiseModel:
         calls += [f".with_idle_noise({noise!r}{_qubits_arg(q)})" for q, noise in self.idle.items()]
         calls += [f".with_readout_error({err!r}{_qubits_arg(q)})" for q, err in self.readout.items()]
         calls += [f".with_duration({name!r}, {d!r}{_qubits_arg(q)})" for (name, q), d in self.durations.items()]
+        if not self.align_measurements:
+            calls.append(".with_aligned_measurements(False)")
         if len(calls) > 8:
             return (
                 f"NoiseModel(<{len(self.gate_errors)} gate errors, {len(self.idle)} idle noises, "
