@@ -25,6 +25,9 @@ from qlab.testing import assert_states_close, random_circuit
 ATOL = 1e-10
 T1_RANGE = (20e-6, 100e-6)
 
+# random noise models leave some gates without errors on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::qlab.sim.noise.NoiseModelWarning")
+
 
 # ---------------------------------------------------------------- helpers
 def qubits_for(rng, n: int, k: int) -> list[int]:
@@ -208,6 +211,17 @@ def test_conditional_noisy_circuits_match_reference(seed):
     rng = np.random.default_rng(10_000 + seed)
     circuit = random_circuit_with_extras(rng, conditions=True)
     assert_matches_reference(circuit, random_noise(rng, circuit, timed=False))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_conditional_timed_noisy_circuits_match_reference(seed):
+    """Classical conditions with gate durations and idle noise: a false condition still takes its slot."""
+    rng = np.random.default_rng(30_000 + seed)
+    circuit = random_circuit_with_extras(rng, conditions=True)
+    spec = random_noise(rng, circuit, timed=True)
+    assert_matches_reference(circuit, spec)
+    early = simulate(circuit, spec.to_noise_model().with_aligned_measurements(False))
+    assert_probabilities_close(early.probabilities, schedule.simulate(circuit, spec, aligned=False).probabilities)
 
 
 @pytest.mark.parametrize("seed", range(12))

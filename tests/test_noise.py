@@ -320,6 +320,7 @@ def test_calibrated_gate_error_includes_relaxation_over_the_gate():
     assert nm.duration("cx", (1, 2)) == 450e-9 and nm.duration("measure", (2,)) == 1e-6
 
 
+@pytest.mark.filterwarnings("ignore:The noise model has idle noise")
 def test_calibrated_readout_flips_each_outcome_with_one_minus_fidelity():
     nm = calibrated()
     circuit = Circuit(3).unitary(qutip.sigmax().full(), 1).measure_all()

@@ -41,12 +41,11 @@ from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
-import scipy.linalg
 
 from ..circuit.gates import GATES, canonical_name, gate_matrix
 from ..circuit.qasm.tables import QASM_ALIASES as _QASM_ALIASES
 from ..exceptions import CircuitError, NoiseModelError, QlabTypeError
-from .channels import Channel, ReadoutError, _trusted, depolarizing, liouvillian_ptm, thermal_relaxation
+from .channels import Channel, ReadoutError, _trusted, depolarizing, expm_real, liouvillian_ptm, thermal_relaxation
 
 __all__ = ["NoiseModel", "IdleNoise", "NoiseModelWarning", "QASM_ALIASES", "is_symmetric", "warn_user"]
 
@@ -110,7 +109,7 @@ class IdleNoise:
         if ch is None:
             if duration < 0:
                 raise NoiseModelError(f"IdleNoise: duration must be >= 0, got {duration}.")
-            ch = _trusted(scipy.linalg.expm(self.generator * duration), f"{self._name}.channel({duration!r})")
+            ch = _trusted(expm_real(self.generator * duration), f"{self._name}.channel({duration!r})")
             if len(self._cache) < 4096:
                 self._cache[duration] = ch
         return ch

@@ -76,14 +76,8 @@ from __future__ import annotations
 
 import re
 
-import pyqasm
-
 from ...exceptions import QasmError, QlabTypeError
 from ..circuit import Circuit
-from .diagnostics import pyqasm_errors
-from .library import external_gates, respell
-from .reader import Reader
-from .support import check_declared_qubits, reject_unsupported, survey
 from .writer import Writer
 
 __all__ = ["load_qasm", "dump_qasm"]
@@ -117,6 +111,13 @@ def load_qasm(text: str, *, max_qubits: int = DEFAULT_MAX_QUBITS) -> Circuit:
     >>> load_qasm('OPENQASM 2.0; include "qelib1.inc"; qreg q[1]; u1(pi/2) q[0];')
     Circuit(1).p(1.5707963267948966, 0)
     """
+    import pyqasm  # the parser loads on first use: importing qlab stays fast
+
+    from . import library
+    from .diagnostics import pyqasm_errors
+    from .reader import Reader
+    from .support import check_declared_qubits, reject_unsupported, survey
+
     _check_text(text)
     with pyqasm_errors():
         module = pyqasm.loads(text)
@@ -124,8 +125,8 @@ def load_qasm(text: str, *, max_qubits: int = DEFAULT_MAX_QUBITS) -> Circuit:
     reject_unsupported(program)
     check_declared_qubits(program, max_qubits)
     source = survey(program)
-    respell(program)
-    externals = external_gates(program)
+    library.respell(program)
+    externals = library.external_gates(program)
     with pyqasm_errors():
         module.unroll(external_gates=externals)
     return Reader(source).read(module.unrolled_ast.statements)
