@@ -150,3 +150,16 @@ def test_the_job_table_has_shots_program_and_tag(session):
     assert table["program"].tolist() == ['OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; h…', "my_program"]
     assert table["tag"].iloc[0] == "bell" and pd.isna(table["tag"].iloc[1])
     assert str(table["created"].dt.tz) == "UTC"
+
+
+def test_a_jobs_result_has_the_whole_final_state_like_simulate(session):
+    circuit = qlab.Circuit(4, 4).h(0).cx(0, 1).x(3).measure(3, 3)  # qubit 2 untouched, qubit 3 only flipped and measured
+    device = session.device("training5")
+    result = device.run(circuit, shots=100, seed=1).result(60)
+    expected = qlab.simulate(circuit, device=device)
+    assert result.state.num_qubits == 4
+    np.testing.assert_allclose(result.state.matrix, expected.state.matrix, atol=1e-12)
+    np.testing.assert_allclose(result.state_of([1, 0]).matrix, expected.state_of([1, 0]).matrix, atol=1e-12)
+    job_id = session.store.list()[-1].id
+    assert result.counts == device.retrieve_job(job_id).result().counts == device.retrieve_job(job_id).counts()
+    assert sum(result.counts.values()) == 100

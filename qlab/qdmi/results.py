@@ -42,7 +42,6 @@ import numpy as np
 from ..circuit import Circuit
 from ..sim.density_matrix import DensityMatrix
 from ..sim.engine import run_program
-from ..sim.pauli import pauli_vector_to_density
 from ..sim.program import Program
 from ..sim.result import Result, outcome_weights
 from .enums import JobResult
@@ -65,9 +64,7 @@ def simulation_results(
 ) -> dict:
     """Run a lowered program (until ``stop`` is set) and collect the stored results of a job."""
     branches = run_program(program, stop)
-    simulated, separate = list(program.qubits), sorted(program.product)
-    qubits = sorted(simulated + separate)
-    order = [(simulated + separate).index(q) for q in qubits]
+    qubits = sorted([*program.qubits, *program.product])
     weights = sum(outcome_weights(state, program, qubits) for state in branches.values())
     weights /= weights.sum()
     nonzero = np.flatnonzero(weights > _TINY)
@@ -84,24 +81,8 @@ def simulation_results(
         "outcome_probabilities": p / p.sum(),
     }
     if len(qubits) <= STATE_MAX_QUBITS:
-        out["density_matrix"] = _with_product_qubits(result.state.tensor, [program.product[q] for q in separate], order)
+        out["density_matrix"] = result.state_of(qubits).matrix
     return out
-
-
-def _one_qubit_matrix(pauli_vector: np.ndarray) -> np.ndarray:
-    return pauli_vector_to_density(pauli_vector / pauli_vector[0], 1)
-
-
-def _with_product_qubits(tensor: np.ndarray, vectors: list, order: list[int]) -> np.ndarray:
-    """The density matrix of the simulated qubits tensored with product-state qubits, in ``order``."""
-    for v in vectors:
-        tensor = np.multiply.outer(tensor, _one_qubit_matrix(v))
-    n = len(order)
-    k = tensor.ndim // 2 - len(vectors)  # simulated qubits come first: rows k, cols k, then (row, col) pairs
-    rows = list(range(k)) + [2 * k + 2 * i for i in range(len(vectors))]
-    cols = list(range(k, 2 * k)) + [2 * k + 2 * i + 1 for i in range(len(vectors))]
-    axes = [rows[i] for i in order] + [cols[i] for i in order]
-    return tensor.transpose(axes).reshape(2**n, 2**n)
 
 
 def result_value(results: dict, kind: JobResult):
@@ -208,13 +189,40 @@ def _register_key(key: str, sizes: list[int]) -> str:
     return " ".join(parts)
 
 
+class _StoredState:
+    """A job's stored final state, read the way :class:`qlab.Result` reads a simulation's.
+
+    Qubits the job's state does not describe were untouched, so in ``|0>``.
+    """
+
+    def __init__(self, results: dict):
+        self._results = results
+
+    def of(self, qubits) -> DensityMatrix:
+        qubits = [int(q) for q in qubits]
+        stored = [int(q) for q in self._results["qubits"]]
+        kept = [q for q in qubits if q in stored]
+        matrix = np.ones((1, 1), dtype=complex)
+        if kept:
+            matrix = _density_matrix(self._results).partial_trace([stored.index(q) for q in kept]).matrix
+        order = kept + [q for q in qubits if q not in stored]
+        for _ in range(len(order) - len(kept)):
+            matrix = np.kron(matrix, np.diag([1.0, 0.0]))
+        n = len(qubits)
+        perm = [order.index(q) for q in qubits]
+        matrix = matrix.reshape((2,) * 2 * n).transpose(perm + [p + n for p in perm]).reshape(2**n, 2**n)
+        return DensityMatrix(matrix, validate=False)
+
+
 def to_result(circuit: Circuit | None, results: dict, shots: int, seed: int | None, time_taken: float) -> Result:
     """The :class:`qlab.Result` of a finished job from its stored results dict.
 
     ``circuit`` is the circuit the device ran (``None`` for a program qlab does
-    not read, such as QIR: one register ``c`` then holds every bit). Devices
-    that report no exact outcome distribution get the sampled frequencies as
-    ``probabilities``.
+    not read, such as QIR: one register ``c`` then holds every bit). The
+    counts are the job's own shots. Devices that report no exact outcome
+    distribution get the sampled frequencies as ``probabilities``. The
+    state (``result.state``, ``state_of``) is there when the job kept it (up
+    to :data:`STATE_MAX_QUBITS` qubits).
 
     >>> results = {"keys": ["00", "11"], "shots": np.array([0, 1, 1, 0]), "qubits": [0, 1]}
     >>> to_result(None, results, 4, None, 0.0).counts
@@ -227,11 +235,11 @@ def to_result(circuit: Circuit | None, results: dict, shots: int, seed: int | No
         circuit = Circuit(len(results["qubits"]), width)
     sizes = [len(register) for register in circuit.cregs]
     spaced = [_register_key(k, sizes) if sum(sizes) == len(k) else k for k in keys]
+    frequencies = np.bincount(index, minlength=len(keys))
     if "outcome_probabilities" in results:
         weights = np.asarray(results["outcome_probabilities"], dtype=float)
     else:
-        weights = np.bincount(index, minlength=len(keys)) / max(len(index), 1)
+        weights = frequencies / max(len(index), 1)
     probabilities = {k: float(w) for k, w in sorted(zip(spaced, weights)) if w > 0}
-    memory = np.asarray(spaced, dtype=object)[index].tolist()
-    return Result(circuit, results["qubits"], probabilities, lambda: _density_matrix(results), shots, memory, seed,
-                  time_taken)
+    counts = {k: int(c) for k, c in sorted(zip(spaced, frequencies)) if c}
+    return Result(circuit, results["qubits"], probabilities, _StoredState(results), shots, seed, time_taken, counts=counts)
