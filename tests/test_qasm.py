@@ -760,6 +760,10 @@ def test_max_qubits_counts_every_declared_qubit():
          "expands to 120001 or more statements"),
         ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\ndef f(qubit a) {\n  for int i in [0:99999] { x a; }\n}\n'
          "f(q[0]);\nf(q[0]);", 5, "expands to 100001 or more statements"),
+        ("OPENQASM 3.0;\nqubit[1] q;\nfor int i in [0:999999] { }", 3, "expands to 1000001 or more statements"),
+        ("OPENQASM 3.0;\nqubit[1] q;\nint n = 999999;\nfor int i in [0:n] { }", 4, "expands to 1000002 or more statements"),
+        ("OPENQASM 3.0;\nqubit[1] q;\nfor int i in [0:999] {\n  for int j in [0:999] { }\n}", 3,
+         "expands to 1000001 or more statements"),
         ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\npow(1000000) @ x q[0];', 4,
          "expands to 1000001 or more statements"),
     ],

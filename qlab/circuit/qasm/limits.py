@@ -104,10 +104,14 @@ def _declarations(program: ast.Program) -> Iterable[ast.QASMNode]:
 
 
 def _constants(program: ast.Program) -> dict[str, float]:
-    """The values of the program's ``const`` declarations that evaluate to numbers."""
+    """The values of the program's top-level declarations that evaluate to numbers.
+
+    ``const`` ones, and initialised classical variables too: qlab refuses
+    assignments, so those keep their first value.
+    """
     consts: dict[str, float] = {}
     for node in program.statements:
-        if isinstance(node, ast.ConstantDeclaration):
+        if isinstance(node, (ast.ConstantDeclaration, ast.ClassicalDeclaration)) and node.init_expression is not None:
             value = evaluate(node.init_expression, consts)
             if value is not None:
                 consts[node.identifier.name] = value
@@ -202,10 +206,9 @@ class _StatementCounter:
         """How many statements ``node`` stands for once expanded."""
         if isinstance(node, (ast.QuantumGateDefinition, ast.SubroutineDefinition, ast.Include)):
             return 0
-        if isinstance(node, ast.ForInLoop):
+        if isinstance(node, ast.ForInLoop):  # an iteration costs at least one step, even with an empty body
             iterations = self.iterations(node.set_declaration)
-            body = self.loop_body(node) if iterations else 0
-            n = iterations * body if body else 0
+            n = iterations * max(1, self.loop_body(node)) if iterations else 0
         elif isinstance(node, ast.BranchingStatement):
             n = 1 + self.block(node.if_block) + self.block(node.else_block)
         elif isinstance(node, ast.SwitchStatement):
