@@ -385,3 +385,10 @@ class SoftRZRuntime(LazyRuntime):
 
     def _before_free(self, qubit: int) -> None:
         self._drop_phase(qubit)
+
+    def flush(self) -> None:
+        """Hand on every queued operation, and the pending RZs as real RZs (before a state is read)."""
+        for qubit, theta in sorted(self._phase.items()):
+            self._items.append(RZ(qubit, theta))
+        self._phase.clear()
+        super().flush()
