@@ -34,7 +34,9 @@ def qasm_program(text: str) -> Callable:
     """An emulator program from OpenQASM 2 or 3 text (read with :func:`qlab.load_qasm`)."""
     from ..circuit import load_qasm
 
-    return circuit_program(load_qasm(text))
+    program = circuit_program(load_qasm(text))
+    program.__qasm__ = text
+    return program
 
 
 def circuit_program(circuit: Circuit) -> Callable:
@@ -77,4 +79,5 @@ def circuit_program(circuit: Circuit) -> Callable:
             ctx.result(name, [bits[b] for b in members])
 
     program.__name__ = program.__qualname__ = "circuit_program"
+    program.__qasm__ = circuit.to_qasm(3)
     return program

@@ -27,7 +27,7 @@ and hands each batch to the error model; measurement outcomes come back through
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Sequence
 
 from ..exceptions import PluginError, ProgramError
@@ -107,6 +107,9 @@ class Runtime(Plugin):
         self.params = self._params_with_args(args)
         self.n_qubits = n_qubits
         self.start_ns = start
+        kinds = ("rxy", "rz", "rzz", "measure", "measure_leaked", "reset", "custom")
+        self._durations = {kind: self.params.of(kind) for kind in kinds}
+        self._metric_names = {kind: (f"{kind}_batch_count", f"{kind}_individual_count") for kind in kinds}
 
     def exit(self) -> None:
         """Release everything (nothing to release here)."""
@@ -120,7 +123,7 @@ class Runtime(Plugin):
         self._ready: deque[Batch] = deque()
         self._items: list = []
         self._now = self.start_ns
-        self._metrics: Counter = Counter()
+        self._metrics: dict[str, int] = {}
 
     def shot_end(self, shot_id: int, seed: int) -> None:
         """End the shot (queued operations nobody observed are dropped)."""
@@ -262,13 +265,20 @@ class Runtime(Plugin):
         self._release(force=False)
 
     def _emit(self, operations: Sequence) -> None:
-        duration = max((self.params.of(op.kind) for op in operations), default=0)
+        durations, names, metrics = self._durations, self._metric_names, self._metrics
+        duration = 0
+        seen = set()
+        for op in operations:
+            kind = op.kind
+            duration = max(duration, durations[kind])
+            individual = names[kind][1]
+            metrics[individual] = metrics.get(individual, 0) + 1
+            if kind not in seen:
+                seen.add(kind)
+                batch = names[kind][0]
+                metrics[batch] = metrics.get(batch, 0) + 1
         self._ready.append(Batch(self._now, duration, tuple(operations)))
         self._now += duration
-        for kind in {op.kind for op in operations}:
-            self._metrics[f"{kind}_batch_count"] += 1
-        for op in operations:
-            self._metrics[f"{op.kind}_individual_count"] += 1
 
     def _release(self, force: bool) -> None:
         """Turn queued items into ready batches (all of them when ``force``)."""

@@ -24,6 +24,7 @@ no feed-forward at once (:meth:`Simulator.sample_trace`).
 
 from __future__ import annotations
 
+import cmath
 import dataclasses
 import math
 from collections.abc import Sequence
@@ -238,14 +239,14 @@ class StatevectorSimulator(Simulator):
 
     def rz(self, qubit: int, theta: float) -> None:
         view = self._axis(self._check(qubit))
-        phase = np.exp(0.5j * theta)
+        phase = cmath.exp(0.5j * theta)
         view[:, 0, :] *= phase.conjugate()
         view[:, 1, :] *= phase
 
     def rzz(self, qubit1: int, qubit2: int, theta: float) -> None:
         a, b = sorted((self._check(qubit1), self._check(qubit2)))
         view = self._psi.reshape(1 << a, 2, 1 << (b - a - 1), 2, -1)
-        phase = np.exp(0.5j * theta)
+        phase = cmath.exp(0.5j * theta)
         view[:, 0, :, 0, :] *= phase.conjugate()
         view[:, 1, :, 1, :] *= phase.conjugate()
         view[:, 0, :, 1, :] *= phase
