@@ -554,3 +554,18 @@ def test_simulator_refuses_qubits_out_of_range():
 def test_ideal_error_model_is_the_default():
     assert isinstance(Emulator(1).error_model, IdealErrorModel)
     assert math.isclose(Emulator(1).state(lambda ctx: ctx.x(ctx.qalloc())).full()[1, 1].real, 1.0)
+
+
+def test_simulate_offers_the_emulator_when_branches_outgrow_memory(monkeypatch):
+    import qlab
+    from qlab.exceptions import SimulationError
+    from qlab.sim import engine
+
+    circuit = qlab.Circuit(2, 3)
+    for bit in range(3):
+        circuit.h(0).cx(0, 1).measure(0, bit).h(1)
+    monkeypatch.setattr(engine, "BRANCH_MEMORY_BYTES", 1)
+    with pytest.raises(SimulationError, match=r"sample it shot by shot with the emulator: qlab\.emulator\.Emulator"):
+        qlab.simulate(circuit, shots=10)
+    result = Emulator(2, simulator=StatevectorSimulator()).run(circuit, shots=50, seed=1)
+    assert set(result.counts("c")) <= {format(i, "03b") for i in range(8)} and len(result) == 50
