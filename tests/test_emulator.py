@@ -563,7 +563,7 @@ def test_simulate_offers_the_emulator_when_branches_outgrow_memory(monkeypatch):
 
     circuit = qlab.Circuit(2, 3)
     for bit in range(3):
-        circuit.h(0).cx(0, 1).measure(0, bit).h(0)
+        circuit.h(0).cx(0, 1).measure(0, bit).x(1).c_if(bit, 1)
     monkeypatch.setattr(engine, "BRANCH_MEMORY_BYTES", 1)
     with pytest.raises(SimulationError, match=r"sample it shot by shot with the emulator: qlab\.emulator\.Emulator"):
         qlab.simulate(circuit, shots=10)
