@@ -569,3 +569,23 @@ def test_simulate_offers_the_emulator_when_branches_outgrow_memory(monkeypatch):
         qlab.simulate(circuit, shots=10)
     result = Emulator(2, simulator=StatevectorSimulator()).run(circuit, shots=50, seed=1)
     assert set(result.counts("c")) <= {format(i, "03b") for i in range(8)} and len(result) == 50
+
+
+@pytest.mark.parametrize("simulator", [DensityMatrixSimulator, StatevectorSimulator, StabilizerSimulator])
+def test_a_reused_ideal_prefix_gives_the_same_shots_as_a_fresh_one(simulator):
+    # With two processes each one builds its own prefix cache at a different shot.
+    def teleport(ctx):
+        src, a, b = ctx.qalloc(), ctx.qalloc(), ctx.qalloc()
+        ctx.h(src); ctx.s(src)
+        ctx.h(a); ctx.cx(a, b); ctx.cx(src, a); ctx.h(src)
+        if ctx.measure(a):
+            ctx.x(b)
+        if ctx.measure(src):
+            ctx.z(b)
+        ctx.sdg(b); ctx.h(b)
+        ctx.result("b", ctx.measure(b))
+
+    emulator = Emulator(3, simulator=simulator())
+    one = emulator.run(teleport, shots=40, seed=8)
+    assert one.df().equals(emulator.run(teleport, shots=40, seed=8, n_processes=3).df())
+    assert one.counts("b") == {"0": 40}

@@ -75,7 +75,7 @@ class ErrorModel(Plugin):
 
     def noise_model(self) -> NoiseModel | None:
         """The model's noise as channels per operation, or ``None`` when it has no such fixed form."""
-        return NoiseModel()
+        return None
 
     def handle_operations(self, batch: Batch, simulator) -> dict[int, Any]:
         """Run ``batch`` on ``simulator``; return ``{result_id: value}`` for its measurements."""
@@ -98,6 +98,9 @@ class ErrorModel(Plugin):
 @register_plugin
 class IdealErrorModel(ErrorModel):
     """No noise: every operation reaches the simulator unchanged."""
+
+    def noise_model(self) -> NoiseModel:
+        return NoiseModel()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,9 +219,6 @@ class LeakageErrorModel(ErrorModel):
         super().shot_start(shot_id, seed)
         self._leaked: set[int] = set()
 
-    def noise_model(self) -> None:
-        return None
-
     def handle(self, op, simulator, results) -> None:
         kind, leaked, m = type(op), self._leaked, self._metrics
         if kind is Reset:
@@ -309,9 +309,6 @@ class DeviceErrorModel(ErrorModel):
         super().shot_start(shot_id, seed)
         self._clock_ns = 0
         self._live: set[int] = set()
-
-    def noise_model(self) -> None:
-        return None
 
     def _idle(self, simulator, qubits, ns: float) -> None:
         if ns <= 0:

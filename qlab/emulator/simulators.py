@@ -106,6 +106,14 @@ class Simulator(Plugin):
     def state(self, qubits: Sequence[int] | None = None) -> qutip.Qobj:
         raise NotImplementedError
 
+    def snapshot(self):
+        """A copy of the state, to start later shots from (``None``: not supported)."""
+        return None
+
+    def restore(self, snapshot) -> None:
+        """Continue this shot from a :meth:`snapshot` (the shot's own randomness is kept)."""
+        raise NotImplementedError
+
     def sample_trace(self, trace: Sequence[Batch], noise: NoiseModel | None, shots: int,
                      rng: np.random.Generator) -> np.ndarray | None:
         """Sample ``shots`` shots of a fixed operation trace at once, or return ``None`` when this simulator cannot.
@@ -147,6 +155,13 @@ class DensityMatrixSimulator(Simulator):
         super().shot_start(shot_id, seed)
         self._backend = DensityMatrixBackend(seed=int(seed) % 2**63, max_qubits=max(self.n_qubits, 1))
         self._ids: dict[int, int] = {}
+
+    def snapshot(self):
+        return self._backend.snapshot(), dict(self._ids)
+
+    def restore(self, snapshot) -> None:
+        self._backend.restore(snapshot[0])
+        self._ids = dict(snapshot[1])
 
     def _id(self, qubit: int) -> int:
         found = self._ids.get(qubit)
@@ -220,6 +235,12 @@ class StatevectorSimulator(Simulator):
         self._psi = np.zeros(2**self.n_qubits, dtype=complex)
         self._psi[0] = 1.0
 
+    def snapshot(self):
+        return self._psi.copy()
+
+    def restore(self, snapshot) -> None:
+        self._psi = snapshot.copy()
+
     def _axis(self, qubit: int) -> np.ndarray:
         """A (before, 2, after) view of the amplitudes with ``qubit`` in the middle (qubit 0 most significant)."""
         return self._psi.reshape(1 << qubit, 2, -1)
@@ -268,6 +289,8 @@ class StatevectorSimulator(Simulator):
         return bool(outcome)
 
     def reset(self, qubit: int) -> None:
+        if self._p1(self._check(qubit)) == 0.0:
+            return
         if self.measure(qubit):
             self._apply(_X, (qubit,))
 

@@ -119,8 +119,15 @@ class StabilizerSimulator(Simulator):
 
     def shot_start(self, shot_id: int, seed: int) -> None:
         super().shot_start(shot_id, seed)
-        self._sim = stim.TableauSimulator(seed=int(seed) % 2**63)
+        self._seed = int(seed) % 2**63
+        self._sim = stim.TableauSimulator(seed=self._seed)
         self._sim.set_num_qubits(self.n_qubits)
+
+    def snapshot(self):
+        return self._sim.copy()
+
+    def restore(self, snapshot) -> None:
+        self._sim = snapshot.copy(seed=self._seed)
 
     def _do(self, op) -> None:
         for name, targets in clifford_gates(op, self.params.angle_threshold):
