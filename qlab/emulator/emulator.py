@@ -237,19 +237,26 @@ class _Pipeline:
         user["measure_read_count"] = user.get("measure_read_count", 0) + reads
         metrics = _categorised(user, pending.runtime_metrics, {}, {})
         metrics[("emulator", "sampled_from_one_simulation")] = 1
+        table = samples.tolist()  # Python bools, one list per shot
 
-        def pick(row, item):
+        def picker(item):
             if not isinstance(item, Future):
-                return item
+                return lambda row: item
             i, kind = column[item.result_id]
-            return bool(row[i]) if kind == "Measure" else int(row[i])
+            return (lambda row: row[i]) if kind == "Measure" else (lambda row: int(row[i]))
 
-        records = []
-        for shot in range(shots):
-            row = samples[shot]
-            results = [(tag, [pick(row, v) for v in value] if isinstance(value, list) else pick(row, value))
-                       for tag, value in ctx.results]
-            records.append(ShotRecord(shot, results, metrics=metrics, sampled=True))
+        plan = []
+        for tag, value in ctx.results:
+            if isinstance(value, list) and all(isinstance(v, Future) and column[v.result_id][1] == "Measure" for v in value):
+                cols = [column[v.result_id][0] for v in value]
+                plan.append((tag, lambda row, cols=cols: [row[i] for i in cols]))
+            elif isinstance(value, list):
+                parts = [picker(v) for v in value]
+                plan.append((tag, lambda row, parts=parts: [p(row) for p in parts]))
+            else:
+                plan.append((tag, picker(value)))
+        records = [ShotRecord(shot, [(tag, get(row)) for tag, get in plan], metrics=metrics, sampled=True)
+                   for shot, row in enumerate(table)]
         self._end()
         return records
 
@@ -269,6 +276,21 @@ def _categorised(user, runtime, error_model, simulator) -> dict[tuple[str, str],
     if ("user_program", "max_allocated") not in out:
         out[("user_program", "max_allocated")] = 0
     return out
+
+
+class _ShotSeeds:
+    """``SeedSequence(seed).spawn(...)``'s children, made when asked for: ``seeds[i]`` is shot ``i``'s."""
+
+    def __init__(self, entropy: int):
+        self.entropy = entropy
+
+    def __getitem__(self, shot: int) -> np.random.SeedSequence:
+        return np.random.SeedSequence(self.entropy, spawn_key=(shot,))
+
+    @property
+    def sampler(self) -> np.random.SeedSequence:
+        """The seed that samples every shot of a program without feed-forward."""
+        return np.random.SeedSequence(self.entropy, spawn_key=(2**63,))
 
 
 # ---------------------------------------------------------------- workers
@@ -377,7 +399,7 @@ class Emulator:
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise PluginError(f"Emulator.run: timeout must be a positive number of seconds or None, got {timeout!r}.")
         root = np.random.SeedSequence(seed)
-        seeds = root.spawn(shots + 1)
+        seeds = _ShotSeeds(root.entropy)
         started = time.perf_counter()
         deadline = None if timeout is None else time.monotonic() + timeout
 
@@ -406,7 +428,7 @@ class Emulator:
             except _Timeout:
                 return finish([], "timeout")
             if isinstance(first, _Pending):
-                records = pipeline.sample(first, shots, np.random.default_rng(seeds[shots]))
+                records = pipeline.sample(first, shots, np.random.default_rng(seeds.sampler))
                 if records is not None:
                     _tick(bar, on_shots, shots, shots)
                     return finish(records)

@@ -23,8 +23,8 @@ METRIC_CATEGORIES = ("user_program", "runtime", "error_model", "simulator", "emu
 
 def _cell(value: Any) -> Any:
     if isinstance(value, list):
-        if all(isinstance(v, bool) for v in value):
-            return "".join("1" if v else "0" for v in value)
+        if all(v is True or v is False for v in value):
+            return "".join(["1" if v else "0" for v in value])
         return tuple(value)
     return value
 
@@ -83,15 +83,15 @@ class EmulatorResult:
 
     def tags(self) -> list[str]:
         """The result tags, in the order first recorded."""
-        return [c for c in self.df().columns if c not in ("shot", "status", "exit_code", "exit_message")]
+        return list(dict.fromkeys(tag for s in self.shots for tag, _ in s.results))
 
     def counts(self, tag: str) -> dict[str, int]:
         """How often each value of ``tag`` occurred (as strings: bits ``'0'``/``'1'``, bit strings, numbers)."""
         values = []
         for s in self.shots:
-            found = _shot_values(s.results)
-            if tag in found:
-                v = found[tag]
+            found = [v for t, v in s.results if t == tag]
+            if found:
+                v = _cell(found[0]) if len(found) == 1 else tuple(_cell(f) for f in found)
                 values.append(("1" if v else "0") if isinstance(v, bool) else str(v))
         if not values and tag not in self.tags():
             raise QlabTypeError(f"EmulatorResult.counts: no result tagged {tag!r}; the tags are {self.tags()}.")
@@ -140,18 +140,24 @@ class EmulatorResult:
 
 
 def pipeline_html(emulator, summary: pd.DataFrame | None = None) -> str:
-    """The program -> runtime -> error model -> simulator pipeline as an HTML diagram (no JavaScript)."""
-    boxes = ["<div style='border:1px solid #888;border-radius:6px;padding:6px 10px;min-width:9em'>"
-             f"<b>program</b><br><small>{emulator.n_qubits} qubits</small></div>"]
+    """The program -> runtime -> error model -> simulator pipeline as an HTML diagram (no JavaScript).
+
+    With a :meth:`EmulatorResult.metrics_summary`, each box lists the mean of its metrics.
+    """
+    def metrics(category: str) -> str:
+        if summary is None or not len(summary):
+            return ""
+        rows = summary[summary["category"] == category]
+        return "".join(f"<br><small><i>{html.escape(n)}</i>: {m:.4g}</small>" for n, m in zip(rows["name"], rows["mean"]))
+
+    def box(title: str, lines: str) -> str:
+        return ("<div style='border:1px solid #888;border-radius:6px;padding:6px 10px;min-width:9em'>"
+                f"{title}{lines}</div>")
+
+    boxes = [box("<b>program</b>", f"<br><small>{emulator.n_qubits} qubits</small>{metrics('user_program')}")]
     for role, plugin in emulator.plugins().items():
         params = "".join(f"<br><small>{html.escape(k)} = {html.escape(repr(v))}</small>" for k, v in plugin.describe().items())
-        metrics = ""
-        if summary is not None and len(summary):
-            rows = summary[summary["category"] == role]
-            metrics = "".join(f"<br><small><i>{html.escape(n)}</i>: {m:.4g}</small>"
-                              for n, m in zip(rows["name"], rows["mean"]))
-        boxes.append("<div style='border:1px solid #888;border-radius:6px;padding:6px 10px;min-width:9em'>"
-                     f"<b>{html.escape(type(plugin).__name__)}</b><br><small>{role.replace('_', ' ')}</small>"
-                     f"{params}{metrics}</div>")
+        title = f"<b>{html.escape(type(plugin).__name__)}</b><br><small>{role.replace('_', ' ')}</small>"
+        boxes.append(box(title, params + metrics(role)))
     arrow = "<div style='align-self:center;padding:0 6px'>&rarr;</div>"
     return f"<div style='display:flex;align-items:flex-start;gap:2px'>{arrow.join(boxes)}</div>"
