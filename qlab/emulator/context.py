@@ -20,7 +20,6 @@ Convenience gates become natives: ``x = rxy(pi, 0)``, ``y = rxy(pi, pi/2)``,
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -115,7 +114,7 @@ class ProgramContext:
         self._measured: set[int] = set()
         self._futures: dict[int, list[Future]] = {}
         self.results: list[tuple[str, Any]] = []
-        self.metrics: Counter = Counter()
+        self.metrics: dict[str, int] = {}
         self.read_before_end = False
 
     @property
@@ -143,12 +142,17 @@ class ProgramContext:
         return q.id
 
     def _angle(self, value, name: str, action: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if type(value) is float and math.isfinite(value):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
             raise ProgramError(f"Cannot {action} {self._where()}: {name} must be a finite number, got {value!r}.", self._shot)
         return float(value)
 
     def _call(self) -> None:
         self._pipeline.after_call(self)
+
+    def _count(self, name: str) -> None:
+        self.metrics[name] = self.metrics.get(name, 0) + 1
 
     def _touch(self, *ids: int) -> None:
         self._measured.difference_update(ids)
@@ -168,8 +172,8 @@ class ProgramContext:
         self._generation += 1
         qubit = self._live[qid] = Qubit(qid, self._generation)
         self._touch(qid)
-        self.metrics["qalloc_count"] += 1
-        self.metrics["max_allocated"] = max(self.metrics["max_allocated"], len(self._live))
+        self._count("qalloc_count")
+        self.metrics["max_allocated"] = max(self.metrics.get("max_allocated", 0), len(self._live))
         self._call()
         return qubit
 
@@ -182,7 +186,7 @@ class ProgramContext:
         self._runtime.qfree(qid)
         del self._live[qid]
         self._measured.discard(qid)
-        self.metrics["qfree_count"] += 1
+        self._count("qfree_count")
         self._call()
 
     # -------------------------------------------------------------- gates
@@ -191,7 +195,7 @@ class ProgramContext:
         qid = self._qubit(q, "apply rxy")
         self._runtime.rxy(qid, self._angle(theta, "theta", "apply rxy"), self._angle(phi, "phi", "apply rxy"))
         self._touch(qid)
-        self.metrics["rxy_count"] += 1
+        self._count("rxy_count")
         self._call()
 
     def rz(self, q: Qubit, theta: float) -> None:
@@ -199,7 +203,7 @@ class ProgramContext:
         qid = self._qubit(q, "apply rz")
         self._runtime.rz(qid, self._angle(theta, "theta", "apply rz"))
         self._touch(qid)
-        self.metrics["rz_count"] += 1
+        self._count("rz_count")
         self._call()
 
     def rzz(self, q1: Qubit, q2: Qubit, theta: float) -> None:
@@ -209,7 +213,7 @@ class ProgramContext:
             raise ProgramError(f"Cannot apply rzz {self._where()}: both qubits are {q1!r}; give two different qubits.", self._shot)
         self._runtime.rzz(a, b, self._angle(theta, "theta", "apply rzz"))
         self._touch(a, b)
-        self.metrics["rzz_count"] += 1
+        self._count("rzz_count")
         self._call()
 
     def x(self, q: Qubit) -> None:
@@ -270,7 +274,7 @@ class ProgramContext:
         future = Future(self, rid, q, kind)
         self._futures.setdefault(qid, []).append(future)
         self._measured.add(qid)
-        self.metrics[f"{kind}_request_count"] += 1
+        self._count(f"{kind}_request_count")
         self._call()
         return future
 
@@ -287,7 +291,7 @@ class ProgramContext:
         qid = self._qubit(q, "reset")
         self._runtime.reset(qid)
         self._touch(qid)
-        self.metrics["reset_count"] += 1
+        self._count("reset_count")
         self._call()
 
     def _read(self, future: Future):
@@ -299,7 +303,7 @@ class ProgramContext:
                 "result was read; read it (bool(future)) or record it (ctx.result) before ctx.qfree.",
                 self._shot,
             )
-        self.metrics["measure_read_count"] += 1
+        self._count("measure_read_count")
         self.read_before_end = self.read_before_end or not self._pipeline.ending
         return self._pipeline.force(future)
 
@@ -308,19 +312,19 @@ class ProgramContext:
         """No operation on ``qubits`` moves across this point; then they wait ``sleep_ns``."""
         ids = [self._qubit(q, "place a local barrier") for q in qubits]
         self._runtime.local_barrier(ids, self._ns(sleep_ns, "local_barrier"))
-        self.metrics["local_barrier_count"] += 1
+        self._count("local_barrier_count")
         self._call()
 
     def global_barrier(self, sleep_ns: int = 0) -> None:
         """No operation moves across this point; then every qubit waits ``sleep_ns``."""
         self._runtime.global_barrier(self._ns(sleep_ns, "global_barrier"))
-        self.metrics["global_barrier_count"] += 1
+        self._count("global_barrier_count")
         self._call()
 
     def delay(self, ns: int) -> None:
         """A classical pause of ``ns`` nanoseconds (qubits idle through it)."""
         self._runtime.simulate_delay(self._ns(ns, "delay"))
-        self.metrics["delay_count"] += 1
+        self._count("delay_count")
         self._call()
 
     def _ns(self, value, action: str) -> int:
@@ -333,7 +337,7 @@ class ProgramContext:
         if isinstance(tag, bool) or not isinstance(tag, int) or not 0 <= tag < 2**64:
             raise ProgramError(f"Cannot make a custom call {self._where()}: tag must be an unsigned 64-bit int, got {tag!r}.", self._shot)
         answer = self._runtime.custom_call(tag, data)
-        self.metrics["custom_call_count"] += 1
+        self._count("custom_call_count")
         self._call()
         return answer
 

@@ -142,7 +142,7 @@ class _Pipeline:
         self.recording = False
         trace, start = self.trace, 0
         if self._cacheable:
-            start = next((i for i, b in enumerate(trace) if b.kinds & _READS), len(trace))
+            start = next((i for i, b in enumerate(trace) if any(op.kind in _READS for op in b.operations)), len(trace))
             key = tuple(trace[:start])
             if self._prefix is not None and self._prefix[0] == key:
                 self.simulator.restore(self._prefix[1])

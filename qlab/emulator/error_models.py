@@ -62,9 +62,17 @@ class ErrorModel(Plugin):
     """The metrics reported in every shot (0 when nothing happened)."""
 
     def shot_start(self, shot_id: int, seed: int) -> None:
-        """Start a shot; ``seed`` seeds its randomness."""
-        self.rng = np.random.default_rng(seed)
-        self._metrics: Counter = Counter(dict.fromkeys(self.COUNTERS, 0))
+        """Start a shot; ``seed`` seeds its randomness (``self.rng``, made when first used)."""
+        self._seed = seed
+        self._rng = None
+        self._metrics: Counter = Counter(dict.fromkeys(self.COUNTERS, 0)) if self.COUNTERS else Counter()
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """This shot's random generator."""
+        if self._rng is None:
+            self._rng = np.random.default_rng(self._seed)
+        return self._rng
 
     def shot_end(self, shot_id: int, seed: int) -> None:
         """End the shot."""

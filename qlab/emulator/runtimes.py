@@ -266,6 +266,15 @@ class Runtime(Plugin):
 
     def _emit(self, operations: Sequence) -> None:
         durations, names, metrics = self._durations, self._metric_names, self._metrics
+        if len(operations) == 1:
+            op = operations[0]
+            batch, individual = names[op.kind]
+            metrics[batch] = metrics.get(batch, 0) + 1
+            metrics[individual] = metrics.get(individual, 0) + 1
+            duration = durations[op.kind]
+            self._ready.append(Batch(self._now, duration, (op,)))
+            self._now += duration
+            return
         duration = 0
         seen = set()
         for op in operations:
