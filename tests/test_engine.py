@@ -54,7 +54,7 @@ def random_one_qubit_channel(rng):
         lambda: ref.PauliChannel(random_pauli_probabilities(rng, 1)),
         lambda: ref.Kraus(tuple(op.full() for op in qutip.rand_kraus_map(2, seed=rng))),
         lambda: ref.Unitary(qutip.rand_unitary(2, seed=rng).full()),
-        lambda: ref.Opaque(qs.lindblad(qutip.rand_herm(2, seed=rng), [rng.uniform(0.1, 0.5) * qutip.destroy(2)], 1.0)),
+        lambda: ref.Lindblad(qutip.rand_herm(2, seed=rng), (rng.uniform(0.1, 0.5) * qutip.destroy(2),), 1.0),
         lambda: ref.Then(ref.AmplitudeDamping(rng.uniform(0, 0.2)), ref.Depolarizing(rng.uniform(0, 0.2))),
     ]
     return kinds[rng.integers(len(kinds))]()
@@ -72,7 +72,7 @@ def random_channel(rng, k: int):
     if k == 2:
         kinds += [
             lambda: ref.Kraus(tuple(op.full() for op in qutip.rand_kraus_map([2, 2], seed=rng))),
-            lambda: ref.Opaque(qs.superop(qutip.rand_super_bcsz([2, 2], seed=rng))),
+            lambda: ref.Superop(qutip.rand_super_bcsz([2, 2], seed=rng)),
         ]
     return kinds[rng.integers(len(kinds))]()
 
@@ -608,3 +608,23 @@ def test_a_set_stop_event_stops_the_run_between_steps():
     stop.set()
     with pytest.raises(SimulationStopped, match="stopped before it finished"):
         run_program(lower(Circuit(2).h(0).cx(0, 1)), stop)
+
+
+# ------------------------------------------------- the reference's own physics
+def test_reference_lindblad_matches_closed_form_relaxation():
+    t1, t2, t = 40e-6, 30e-6, 13e-6
+    gamma_phi = 1 / t2 - 1 / (2 * t1)
+    ops = (np.sqrt(1 / t1) * qutip.destroy(2).full(), np.sqrt(gamma_phi / 2) * qutip.sigmaz().full())
+    rho = qutip.Qobj(np.array([[0.3, 0.2 - 0.4j], [0.2 + 0.4j, 0.7]]))
+    got = sum(k * rho * k.dag() for k in ref.lindblad_kraus(None, ops, t))
+    want = sum(k * rho * k.dag() for k in ref.ThermalRelaxation(t1, t2, t).kraus())
+    np.testing.assert_allclose(got.full(), want.full(), atol=1e-12)
+
+
+def test_reference_lindblad_hamiltonian_rotates_the_right_way():
+    """drho/dt = -i[H, rho] with H = (w/2) X turns |0> into rx(w t)|0>."""
+    w, t = 2.0, 0.7
+    kraus = ref.lindblad_kraus(0.5 * w * qutip.sigmax().full(), (), t)
+    psi = ref.gate_unitary("rx", (w * t,)) @ np.array([1, 0])
+    rho = sum(k * qutip.fock_dm(2, 0) * k.dag() for k in kraus)
+    np.testing.assert_allclose(rho.full(), np.outer(psi, psi.conj()), atol=1e-12)

@@ -183,6 +183,12 @@ def test_gate_aliases_name_the_same_gate():
     assert nm.gate_error("cx", (0, 1)) is not None or simulate(Circuit(2).cx(0, 1), nm).state.purity() < 1
 
 
+def test_cu1_is_a_noise_model_key_for_the_controlled_phase_as_in_qasm():
+    nm = NoiseModel().with_gate_error("cu1", qs.depolarizing(0.1, 2))
+    assert nm.gate_error("cp", (0, 1)) == qs.depolarizing(0.1, 2)
+    assert nm.gate_error("cp", (1, 0)) == qs.depolarizing(0.1, 2)
+
+
 # ---------------------------------------------------------------- compose
 def test_compose_follows_gate_and_readout_errors_and_merges_the_rest():
     a = NoiseModel().with_gate_error("x", DEP).with_readout_error(ReadoutError(0.1)).with_duration("x", 1e-8)
