@@ -45,17 +45,6 @@ SIZES = (4, 8, 12)
 
 
 # ---------------------------------------------------------------- qlab side
-def qlab_ghz(n):
-    def program(ctx):
-        qs = [ctx.qalloc() for _ in range(n)]
-        ctx.h(qs[0])
-        for a, b in zip(qs, qs[1:]):
-            ctx.cx(a, b)
-        ctx.result("c", [ctx.measure(q) for q in qs])
-
-    return program
-
-
 def qlab_teleport(ctx):
     src, a, b = ctx.qalloc(), ctx.qalloc(), ctx.qalloc()
     ctx.x(src)
@@ -162,8 +151,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from qlab.emulator import DensityMatrixSimulator, StabilizerSimulator, StatevectorSimulator
+    from qlab.emulator.programs import ghz
 
-    cases = [(f"ghz-{n}", n, qlab_ghz(n)) for n in SIZES] + [("teleport", 3, qlab_teleport)]
+    cases = [(f"ghz-{n}", n, ghz(n)) for n in SIZES] + [("teleport", 3, qlab_teleport)]
     rows = []
     selene = None
     build_note = "selene-sim not run"
@@ -173,11 +163,11 @@ def main() -> None:
 
         cache = Path(os.environ.get("ZIG_GLOBAL_CACHE_DIR", Path.home() / ".cache" / "zig"))
         warm = cache.exists()
-        ghz, teleport = selene_programs()
+        selene_ghz, selene_teleport = selene_programs()
         workdir = Path(tempfile.mkdtemp(prefix="selene-bench-"))
         instances, first_build = {}, None
         for name, n, _ in cases:
-            program = ghz(n) if name.startswith("ghz") else teleport
+            program = selene_ghz(n) if name.startswith("ghz") else selene_teleport
             start = time.perf_counter()
             instances[name] = selene_sim.build(program.compile(), build_dir=workdir / name)
             took = time.perf_counter() - start

@@ -33,20 +33,12 @@ from qlab.emulator import (
     plugin_class,
     unpack_version,
 )
+from qlab.emulator.programs import ghz
 from qlab.emulator import plugin as plugin_module
 from qlab.emulator.operations import RXY, RZZ, Measure, Reset
 from qlab.exceptions import QlabTimeoutError, QlabTypeError
 
 
-def ghz(n):
-    def program(ctx):
-        qs = [ctx.qalloc() for _ in range(n)]
-        ctx.h(qs[0])
-        for a, b in zip(qs, qs[1:]):
-            ctx.cx(a, b)
-        ctx.result("c", [ctx.measure(q) for q in qs])
-
-    return program
 
 
 def coin(ctx):

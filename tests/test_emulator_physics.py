@@ -27,6 +27,7 @@ from qlab.emulator import (
     StatevectorSimulator,
     qasm_program,
 )
+from qlab.emulator.programs import ghz
 from qlab.emulator.operations import RXY, RZ, RZZ
 from qlab.emulator.stabilizer import clifford_gates
 from qlab.sim.noise import NoiseModel
@@ -153,15 +154,6 @@ def test_stabilizer_refuses_a_non_clifford_angle_naming_operation_and_angle():
 
 
 # --------------------------------------------------------------- GHZ
-def ghz(n):
-    def program(ctx):
-        qs = [ctx.qalloc() for _ in range(n)]
-        ctx.h(qs[0])
-        for a, b in zip(qs, qs[1:]):
-            ctx.cx(a, b)
-        ctx.result("c", [ctx.measure(q) for q in qs])
-
-    return program
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS, ids=lambda s: s.__name__)
