@@ -138,7 +138,7 @@ def test_measure_all_adds_a_register():
     assert Circuit(2).measure_all().cregs == (Register("c", 2, 0),)
     c = Circuit(2, 1).measure_all()
     assert [r.name for r in c.cregs] == ["c", "meas"]
-    assert [i.clbits for i in c] == [(1,), (2,)]
+    assert [i.clbits for i in c if i.name == "measure"] == [(1,), (2,)]
 
 
 def test_registers_map_to_global_indices():

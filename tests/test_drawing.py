@@ -18,7 +18,7 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 def _bell() -> Circuit:
-    return Circuit(2).h(0).cx(0, 1).measure_all()
+    return Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])
 
 
 def _wire(drawing: str, label: str) -> str:

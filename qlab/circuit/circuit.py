@@ -5,9 +5,9 @@ A circuit holds named quantum and classical registers and an ordered list of
 
 >>> bell = Circuit(2).h(0).cx(0, 1).measure_all()
 >>> bell
-Circuit(2, 2).h(0).cx(0, 1).measure(0, 0).measure(1, 1)
+Circuit(2, 2).h(0).cx(0, 1).barrier(0, 1).measure(0, 0).measure(1, 1)
 >>> bell.count_ops()
-{'h': 1, 'cx': 1, 'measure': 2}
+{'h': 1, 'cx': 1, 'barrier': 1, 'measure': 2}
 >>> bell.depth()
 3
 
@@ -279,12 +279,15 @@ class Circuit:
         return self
 
     def measure_all(self) -> Circuit:
-        """Measure qubit ``i`` into classical bit ``i`` of a new register.
+        """A barrier on all qubits, then measure qubit ``i`` into classical bit ``i`` of a new register.
 
         The register is ``c`` when the circuit has no classical bits yet,
-        otherwise ``meas``.
+        otherwise ``meas``. The barrier makes every measurement start after
+        the last gate, as on hardware.
         """
         reg = self.add_creg("c" if not self._cregs else "meas", self.num_qubits)
+        if self.num_qubits:
+            self.barrier()
         return self.measure(range(self.num_qubits), list(reg))
 
     def reset(self, qubit: int | Sequence[int]) -> Circuit:

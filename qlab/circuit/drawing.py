@@ -255,7 +255,7 @@ def text_drawing(circuit: Circuit, width: int | None = 100) -> str:
         The drawing, or ``""`` for a circuit without registers.
 
     >>> from qlab import Circuit
-    >>> print(text_drawing(Circuit(2).h(0).cx(0, 1).measure_all()))
+    >>> print(text_drawing(Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])))
     q[0]: ─H──■──M─────
               │  ║
     q[1]: ────⊕──╫──M──

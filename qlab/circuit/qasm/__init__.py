@@ -85,15 +85,9 @@ from __future__ import annotations
 
 import re
 
-import pyqasm
-
 from ...exceptions import QasmError, QlabTypeError
 from ..circuit import Circuit
-from .diagnostics import pyqasm_errors
-from .library import external_gates, respell
-from .reader import Reader
 from .limits import QasmLimits, check_program_size, check_text_size
-from .support import reject_unsupported, survey
 from .writer import Writer
 
 __all__ = ["load_qasm", "dump_qasm", "QasmLimits"]
@@ -148,6 +142,13 @@ def load_qasm(
     ...
     qlab.exceptions.QasmQubitLimitError: Cannot read OpenQASM at line 1: the program declares 1000000000 qubits, more than max_qubits=4096 allowed here; declare fewer qubits (or raise max_qubits).
     """
+    import pyqasm  # the parser loads on first use: importing qlab stays fast
+
+    from . import library
+    from .diagnostics import pyqasm_errors
+    from .reader import Reader
+    from .support import reject_unsupported, survey
+
     _check_text(text)
     limits = QasmLimits(max_qubits, max_clbits, max_statements, max_text_size)
     check_text_size(text, limits)
@@ -157,8 +158,8 @@ def load_qasm(
     reject_unsupported(program)
     check_program_size(program, limits)
     source = survey(program)
-    respell(program)
-    externals = external_gates(program)
+    library.respell(program)
+    externals = library.external_gates(program)
     with pyqasm_errors():
         module.unroll(external_gates=externals)
     return Reader(source).read(module.unrolled_ast.statements)
