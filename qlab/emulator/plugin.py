@@ -145,7 +145,7 @@ class Plugin:
                     f"{type(self).__name__}.init: cannot read argument {arg!r}; "
                     f"expected --name=value with a name among {', '.join(names) or 'none'}."
                 )
-            changes[name] = _parse_value(text, type(getattr(self.params, name)), arg)
+            changes[name] = _parse_value(text, type(getattr(self.params, name)))
         return dataclasses.replace(self.params, **changes) if changes else self.params
 
     # ---------------------------------------------------------- display
@@ -171,7 +171,7 @@ class Plugin:
         return f"<table><caption>{html.escape(type(self).__name__)} ({self.kind})</caption>{rows}</table>"
 
 
-def _parse_value(text: str, kind: type, arg: str) -> Any:
+def _parse_value(text: str, kind: type) -> Any:
     import ast
 
     try:
