@@ -581,3 +581,14 @@ def test_a_reused_ideal_prefix_gives_the_same_shots_as_a_fresh_one(simulator):
     one = emulator.run(teleport, shots=40, seed=8)
     assert one.df().equals(emulator.run(teleport, shots=40, seed=8, n_processes=3).df())
     assert one.counts("b") == {"0": 40}
+
+
+def test_every_plugin_hears_that_the_run_is_over():
+    calls = []
+
+    class Tracked(StatevectorSimulator):
+        def exit(self):
+            calls.append("exit")
+
+    Emulator(1, simulator=Tracked()).run(coin, shots=3, seed=1)
+    assert calls == ["exit"]

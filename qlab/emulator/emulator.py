@@ -103,6 +103,12 @@ class _Pipeline:
         self._cacheable = noise is not None and noise.is_ideal
         self._prefix: tuple | None = None
 
+    def close(self) -> None:
+        """Tell every plugin the run is over."""
+        self.runtime.exit()
+        self.error_model.exit()
+        self.simulator.exit()
+
     # ------------------------------------------------------------- a shot
     def _begin(self, shot: int, seed: np.random.SeedSequence) -> None:
         r, e, s = (int(v) for v in seed.generate_state(3, np.uint64))
@@ -306,6 +312,8 @@ def _run_shots(emulator: Emulator, program, shots: list[int], seeds: list, deadl
                 return records, "panic"
     except _Timeout:
         return records, "timeout"
+    finally:
+        pipeline.close()
     return records, None
 
 
@@ -421,8 +429,8 @@ class Emulator:
             return result
 
         bar = _progress(shots, progress)
+        pipeline = self._pipeline(deadline, stop)
         try:
-            pipeline = self._pipeline(deadline, stop)
             try:
                 first = pipeline.run_shot(program, 0, seeds[0], keep_trace=sample_once is not False)
             except _Timeout:
@@ -463,6 +471,7 @@ class Emulator:
                 return finish(records, reason)
             return finish(*self._run_parallel(program, rest, seeds, deadline, n_processes, records, bar, on_shots, shots))
         finally:
+            pipeline.close()
             if bar is not None:
                 bar.close()
 
@@ -513,7 +522,10 @@ class Emulator:
         if seed is not None:
             seed = _check_int(seed, "seed", 0, None)
         pipeline = self._pipeline()
-        return pipeline.run_shot(program, 0, np.random.SeedSequence(seed).spawn(1)[0], state_of=qubits).state
+        try:
+            return pipeline.run_shot(program, 0, np.random.SeedSequence(seed).spawn(1)[0], state_of=qubits).state
+        finally:
+            pipeline.close()
 
     def submit(self, program, shots: int = 1, seed: int | None = None, *, store=None, **options):
         """Run in the background as a job of the store (family ``emulator``); returns an :class:`EmulatorJob`."""
