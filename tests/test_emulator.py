@@ -592,3 +592,21 @@ def test_every_plugin_hears_that_the_run_is_over():
 
     Emulator(1, simulator=Tracked()).run(coin, shots=3, seed=1)
     assert calls == ["exit"]
+
+
+@pytest.mark.parametrize("simulator", [DensityMatrixSimulator, StatevectorSimulator, StabilizerSimulator])
+def test_postselection_projects_and_records_its_probability(simulator):
+    sim = simulator()
+    sim.init(2)
+    sim.shot_start(0, 1)
+    sim.rxy(0, math.pi / 2, 0.0)
+    sim.rzz(0, 1, 0.0)
+    sim.rxy(1, math.pi, 0.0)
+    sim.postselect(0, True)
+    assert sim.measure(0) is True and sim.measure(1) is True
+    assert sim.get_metrics()["cumulative_postselect_probability"] == pytest.approx(0.5)
+    sim.reset(0)
+    from qlab.exceptions import SimulationError
+
+    with pytest.raises(SimulationError, match="outcome 1 of qubit 0 has probability"):
+        sim.postselect(0, True)
