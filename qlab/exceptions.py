@@ -38,6 +38,9 @@ __all__ = [
     "JobStateError",
     "JobQueueError",
     "JobStoreError",
+    "ChainError",
+    "ChainDefinitionError",
+    "ChainPluginError",
 ]
 
 
@@ -136,3 +139,24 @@ class JobQueueError(QlabError, RuntimeError):
 
 class JobStoreError(QlabError):
     """A job store file cannot be opened or was written by an incompatible qlab."""
+
+
+# -------------------------------------------------------------------- chain
+class ChainError(QlabError, RuntimeError):
+    """A plugin chain was used wrongly (wait before start, a deadlock between host and frontend, ...)."""
+
+
+class ChainDefinitionError(QlabError, ValueError):
+    """A plugin definition, identifier, gate or measurement is malformed (the message says what is allowed)."""
+
+
+class ChainPluginError(ChainError):
+    """A plugin of a chain failed: a callback raised, or its process died.
+
+    Attributes:
+        plugin: the name of the plugin that failed.
+    """
+
+    def __init__(self, message: str, plugin: str | None = None):
+        super().__init__(message)
+        self.plugin = plugin
