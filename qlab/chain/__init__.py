@@ -18,13 +18,15 @@ or each in its own process (``process=True``). Built-in plugins are in
 
 from __future__ import annotations
 
-from . import plugins
+import importlib
+
 from .data import ArbCmd, ArbData, Gate, GateKind, Measurement, QubitRef
 from .definition import Backend, Frontend, Operator, PluginDefinition, PluginSpec, PluginType
 from .logs import LogLevel
 from .reproduction import Reproduction
 from .runtime import Counters, PluginState
 from .simulation import Simulation
+from .sockets import run_plugin
 
 __all__ = [
     "ArbCmd",
@@ -45,4 +47,11 @@ __all__ = [
     "Reproduction",
     "Simulation",
     "plugins",
+    "run_plugin",
 ]
+
+
+def __getattr__(name: str):
+    if name == "plugins":  # the built-ins import the physics core; load them on first use
+        return importlib.import_module("qlab.chain.plugins")
+    raise AttributeError(f"module 'qlab.chain' has no attribute {name!r}")

@@ -40,6 +40,8 @@ class HostInbox:
         self.cond = threading.Condition()
         self.messages: deque = deque()
         self.ready: set[int] = set()
+        self.meta: dict[int, tuple[str, str, str, str]] = {}
+        """index -> (type, name, author, version) each plugin reported when it started."""
         self.failure: ChainPluginError | None = None
         self.logs = [deque(maxlen=LOG_HISTORY) for _ in names]
         self.stats = [Counters() for _ in names]
@@ -62,6 +64,8 @@ class HostInbox:
             self.fail(plugin, callback, text, index)
         elif op == P.P_READY:
             with self.cond:
+                self.meta[message[1]] = tuple(message[2:])
+                self.types[message[1]] = message[2]
                 self.ready.add(message[1])
                 self.cond.notify_all()
         else:

@@ -28,7 +28,6 @@ import numpy as np
 
 from ..circuit import Circuit
 from ..exceptions import ChainDefinitionError, ChainError, QlabTypeError
-from ..sim.channels import Channel, kraus
 from .data import ArbCmd, ArbData, Gate, GateKind, Measurement
 from .definition import PluginDefinition, PluginSpec
 
@@ -49,20 +48,24 @@ _SPEC = "qlab.chain.plugins:"
 
 
 # --------------------------------------------------------------- custom gates
-def channel_gate(channel: Channel, *qubits: int) -> Gate:
+def channel_gate(channel, *qubits: int) -> Gate:
     """The custom ``channel`` gate that applies ``channel`` to ``qubits`` in the density-matrix backend.
 
     >>> from qlab.sim import depolarizing
     >>> channel_gate(depolarizing(0.1), 1).name
     'channel'
     """
+    from ..sim.channels import Channel
+
     if not isinstance(channel, Channel):
         raise QlabTypeError(f"channel_gate: expected a qlab Channel, got {type(channel).__name__}.")
     ops = channel.to_kraus()
     return Gate.custom("channel", targets=qubits, data=ArbData({"kraus": len(ops)}, [np.ascontiguousarray(k, dtype=complex).tobytes() for k in ops]))
 
 
-def _channel_from_gate(gate: Gate) -> Channel:
+def _channel_from_gate(gate: Gate):
+    from ..sim.channels import kraus
+
     d = 2 ** len(gate.targets)
     try:
         ops = [np.frombuffer(a, dtype=complex).reshape(d, d) for a in gate.data.args]
@@ -102,13 +105,15 @@ def circuit_frontend(circuit, shots: int = 1) -> PluginDefinition:
         raise ChainDefinitionError(f"circuit_frontend: shots must be a positive int, got {shots!r}.")
     spec = None if qasm is None else PluginSpec(_SPEC + "circuit_frontend", {"circuit": qasm, "shots": shots})
     program = [_lower(ins) for ins in circuit.instructions]
-    from ..sim.result import format_record
+
+    def format_record(record):  # qlab's outcome keys (qlab.sim.result.format_record), without importing the physics
+        return " ".join("".join(str(record[b]) for b in reg) for reg in circuit.cregs)
 
     def run(state, args):
         n = args.json.get("shots", shots)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ChainDefinitionError(f"circuit_frontend: shots must be a positive int, got {n!r}.")
-        memory = [format_record(circuit, _shot(state, circuit, program)) for _ in range(n)]
+        memory = [format_record(_shot(state, circuit, program)) for _ in range(n)]
         return ArbData({"counts": dict(sorted(Counter(memory).items())), "memory": memory})
 
     return PluginDefinition("frontend", "circuit", AUTHOR, VERSION, spec=spec, run=run)

@@ -31,7 +31,7 @@ H_ARB = 21  # (H_ARB, target index, cmd)
 H_STOP = 22  # (H_STOP,)
 
 # plugin -> host
-P_READY = 30  # (P_READY, index)
+P_READY = 30  # (P_READY, index, type, name, author, version)
 P_RUN = 31  # (P_RUN, state, result ArbData or None, [ArbData sent by the frontend]); state: "done", "blocked", "idle"
 P_ARB = 32  # (P_ARB, ok, ArbData or (plugin, message))
 P_LOG = 33  # (P_LOG, index, level, message)

@@ -327,6 +327,7 @@ class PluginRuntime:
         self._counts_sent = self.type is PluginType.FRONTEND
         self._forbidden: str | None = "backend" if self.type is PluginType.BACKEND else None
         self._dropped = False
+        self.aborted = False
         self._last_stats = 0.0
         # frontend only
         self._from_host_data: list[ArbData] = []
@@ -575,16 +576,19 @@ class PluginRuntime:
             self.rng = self._rng_host
             self._call("initialize", list(self.init_cmds))
             self._flush_down()
-            self.port.to_host((P.P_READY, self.index))
+            d = self.definition
+            self.port.to_host((P.P_READY, self.index, self.type.value, d.name, d.author, d.version))
             if self.type is PluginType.FRONTEND:
                 self._serve_host()
             else:
                 self._serve_requests()
-        except (Aborted, _Failed):
+        except Aborted:
+            self.aborted = True
+        except _Failed:
             return
         except BaseException as err:  # noqa: BLE001 - a fault of the runtime itself still ends the simulation cleanly
             self.port.to_host((P.P_ERROR, self.index, self.name, "runtime", f"{type(err).__name__}: {err}"))
-        finally:
+        if not self.aborted:
             self.port.stats(self.index, self.counters)
 
     def _serve_requests(self) -> None:

@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..exceptions import ChainDefinitionError, ChainError, ChainPluginError, QlabTypeError
 from . import protocol as P
@@ -177,7 +176,7 @@ class Simulation:
             return [Counters() for _ in self._records]
         return [self._chain.counters(i) for i in range(len(self._records))]
 
-    def df(self) -> pd.DataFrame:
+    def df(self):
         """The plugins with their type and counters, one row each.
 
         >>> from qlab import Circuit
@@ -185,6 +184,8 @@ class Simulation:
         >>> Simulation(plugins.circuit_frontend(Circuit(1).h(0)), backend=plugins.null_backend(), store=False).df().columns.tolist()
         ['name', 'type', 'gates', 'measurements', 'arbs', 'cycles']
         """
+        import pandas as pd
+
         rows = []
         for r, c in zip(self._records, self.counters()):
             rows.append({"name": r.name, "type": r.type.value if r.type else "script", **c.as_dict()})
@@ -233,13 +234,28 @@ class Simulation:
         self._status = "running"
         try:
             self._chain.start()
+            self._check_started_types()
         except BaseException:
             self._teardown("failed")
             raise
 
+    def _check_started_types(self) -> None:
+        """Scripts say what they are only when they start: check they sit where they belong."""
+        last = len(self._records) - 1
+        for i, record in enumerate(self._records):
+            if record.type is None:
+                record.type = PluginType(self._inbox.meta[i][0])
+                want = PluginType.FRONTEND if i == 0 else PluginType.BACKEND if i == last else PluginType.OPERATOR
+                if record.type is not want:
+                    raise ChainDefinitionError(
+                        f"Plugin script {record.script!r} defines a {record.type.value}, but it was given as the {want.value}."
+                    )
+
     def _teardown(self, status: str) -> None:
         chain, self._chain = self._chain, None
         if chain is not None:
+            if status == "stopped":
+                chain.join(self.timeout)  # the plugins end on their own; their last counters arrive
             chain.abort()
             chain.join(5.0)
             self._final_counters = [chain.counters(i) for i in range(len(self._records))]
