@@ -323,6 +323,8 @@ class PluginRuntime:
         self._out: list = []
         self._up_out: list = []
         self._token_count = 0
+        self._batches_sent = 0
+        self._synced_at = 0
         self._done_tokens: dict[int, tuple] = {}
         self._counts_sent = self.type is PluginType.FRONTEND
         self._forbidden: str | None = "backend" if self.type is PluginType.BACKEND else None
@@ -397,6 +399,7 @@ class PluginRuntime:
             self._take_responses()
         batch, self._out = self._out, []
         port.send_down(batch)
+        self._batches_sent += 1
         if port.has_responses():
             self._take_responses()
 
@@ -424,10 +427,13 @@ class PluginRuntime:
         return self._done_tokens.pop(token)
 
     def sync(self) -> None:
-        """Wait until every request sent so far has been done downstream."""
+        """Wait until every request sent so far has been done downstream (at once if nothing was sent since the last sync)."""
+        if not self._out and self._batches_sent == self._synced_at:
+            return
         token = self._new_token()
         self._out.append((P.SYNC, token))
         self._await(token)
+        self._synced_at = self._batches_sent
 
     def request_arb(self, cmd: ArbCmd) -> ArbData:
         token = self._new_token()
