@@ -253,7 +253,7 @@ class Gate:
     (1, 2)
     """
 
-    __slots__ = ("kind", "targets", "controls", "measures", "matrix", "name", "params", "data")
+    __slots__ = ("kind", "targets", "controls", "measures", "matrix", "name", "params", "data", "_wire")
 
     kind: GateKind
     targets: tuple[int, ...]
@@ -269,6 +269,7 @@ class Gate:
         g = cls.__new__(cls)
         g.kind, g.targets, g.controls, g.measures = kind, targets, controls, measures
         g.matrix, g.name, g.params, g.data = matrix, name, params, data
+        g._wire = None  # its encoded form, once it has crossed a process boundary
         return g
 
     def __init__(self, *args, **kwargs):

@@ -34,7 +34,7 @@ import msgpack
 from ..exceptions import ChainPluginError
 from . import protocol as P
 from .sockets import BROKEN_LINK_EXIT
-from .wire import FrameReader, decode_message, encode_message, frame
+from .wire import FrameReader, decode_control, encode_control, frame
 
 __all__ = ["ProcessChain"]
 
@@ -217,7 +217,7 @@ class ProcessChain:
                             self._control_closed(i)
                             continue
                         for payload in readers[key.fileobj].feed(data):
-                            self.inbox.receive(decode_message(msgpack.unpackb(payload, raw=False, strict_map_key=False)))
+                            self.inbox.receive(decode_control(payload))
                     else:
                         data = os.read(key.fileobj.fileno(), 1 << 16)
                         if not data:
@@ -249,7 +249,7 @@ class ProcessChain:
 
     # ----------------------------------------------------------- host calls
     def to_frontend(self, message: tuple) -> None:
-        data = frame(msgpack.packb(encode_message(message), use_bin_type=True))
+        data = encode_control(message)
         try:
             self.controls[0].sendall(data)
         except OSError:

@@ -164,6 +164,12 @@ class Simulation:
         failure = None if self._inbox is None else self._inbox.failure
         return None if failure is None else failure.plugin
 
+    @property
+    def pids(self) -> list[int]:
+        """The process id running each plugin (this process for thread plugins)."""
+        procs = getattr(self._chain, "procs", None)
+        return [p.pid for p in procs] if procs else [os.getpid()] * len(self._records)
+
     def host_queues(self) -> tuple[int, int]:
         """How much the host has queued for the frontend (``send``) and received but not read (``recv``)."""
         return len(self._pending_send), len(self._received)

@@ -36,7 +36,7 @@ from .data import ArbCmd
 from .definition import PluginDefinition, PluginSpec
 from .logs import LogLevel
 from .runtime import Aborted, PluginRuntime
-from .wire import FrameReader, decode_batch, encode_batch, frame
+from .wire import FrameReader, decode_batch, decode_control, encode_batch, encode_control, frame
 
 __all__ = ["SocketPort", "run_plugin", "BROKEN_LINK_EXIT", "parse_address"]
 
@@ -83,12 +83,6 @@ class _Link:
         return True
 
 
-def _decode_host(payload: bytes):
-    from .wire import decode_message
-
-    return decode_message(msgpack.unpackb(payload, raw=False, strict_map_key=False))
-
-
 class SocketPort:
     """A plugin process's connections: the host (control), upstream and downstream links."""
 
@@ -111,9 +105,7 @@ class SocketPort:
         self.up.flush()
 
     def to_host(self, message: tuple) -> None:
-        from .wire import encode_message
-
-        self.control.out += frame(msgpack.packb(encode_message(message), use_bin_type=True))
+        self.control.out += encode_control(message)
         self.control.flush()
 
     def stats(self, index: int, counters) -> None:
@@ -159,7 +151,7 @@ class SocketPort:
             for key, mask in ready:
                 link = key.data
                 if mask & selectors.EVENT_READ:
-                    link.read(_decode_host if link is self.control else decode_batch)
+                    link.read(decode_control if link is self.control else decode_batch)
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is buffered (up to ``timeout``), then close the sockets."""

@@ -22,7 +22,7 @@ import numpy as np
 from . import protocol as P
 from .data import ArbCmd, ArbData, Gate, GateKind, Measurement
 
-__all__ = ["encode_batch", "decode_batch", "encode_message", "decode_message", "frame", "HEADER", "FrameReader"]
+__all__ = ["encode_batch", "decode_batch", "encode_control", "decode_control", "frame", "pack", "unpack", "FrameReader"]
 
 HEADER = struct.Struct("<I")
 MAX_FRAME = 1 << 30
@@ -71,14 +71,46 @@ def _unmatrix(b: bytes | None) -> np.ndarray | None:
     return m
 
 
-def _gate(g: Gate) -> list:
-    d = g.data
-    return [_KIND_CODE[g.kind], g.targets, g.controls, g.measures, _matrix(g.matrix), g.name, g.params, d.json, d.args]
+GATE_EXT = 1
+"""The msgpack extension code of a gate: its fields, packed once per Gate object."""
+
+_GATE_CACHE: dict[bytes, Gate] = {}
+_GATE_CACHE_SIZE = 4096
 
 
-def _ungate(v) -> Gate:
-    return Gate._make(_KINDS[v[0]], tuple(v[1]), tuple(v[2]), tuple(v[3]), _unmatrix(v[4]), v[5], tuple(v[6]),
-                      ArbData._trusted(v[7], v[8]) if (v[7] or v[8]) else _EMPTY)
+def _gate_bytes(g: Gate) -> bytes:
+    wire = g._wire
+    if wire is None:
+        d = g.data
+        wire = g._wire = msgpack.packb(
+            [_KIND_CODE[g.kind], g.targets, g.controls, g.measures, _matrix(g.matrix), g.name, g.params, d.json, d.args],
+            use_bin_type=True,
+        )
+    return wire
+
+
+def _ungate(wire: bytes) -> Gate:
+    g = _GATE_CACHE.get(wire)
+    if g is None:
+        v = msgpack.unpackb(wire, raw=False, strict_map_key=False)
+        g = Gate._make(_KINDS[v[0]], tuple(v[1]), tuple(v[2]), tuple(v[3]), _unmatrix(v[4]), v[5], tuple(v[6]),
+                       ArbData._trusted(v[7], v[8]) if (v[7] or v[8]) else _EMPTY)
+        g._wire = wire
+        if len(_GATE_CACHE) < _GATE_CACHE_SIZE:
+            _GATE_CACHE[wire] = g
+    return g
+
+
+def _default(obj):
+    if isinstance(obj, Gate):
+        return msgpack.ExtType(GATE_EXT, _gate_bytes(obj))
+    raise TypeError(f"cannot send {type(obj).__name__} between plugin processes")
+
+
+def _ext_hook(code: int, data: bytes):
+    if code == GATE_EXT:
+        return _ungate(data)
+    return msgpack.ExtType(code, data)
 
 
 _EMPTY = ArbData()
@@ -104,7 +136,7 @@ def encode_message(m: tuple) -> list:
     """One message tuple as msgpack-able values."""
     op = m[0]
     if op == P.GATE:
-        return [op, _gate(m[1])]
+        return m  # the gate itself packs as an extension (see _default)
     if op == P.MEASURED:
         return [op, [_meas(x) for x in m[1]]]
     if op in (P.SYNC, P.SYNCED, P.ADVANCE, P.FREE):
@@ -134,7 +166,7 @@ def decode_message(v: list) -> tuple:
     """The inverse of :func:`encode_message`."""
     op = v[0]
     if op == P.GATE:
-        return (op, _ungate(v[1]))
+        return (op, v[1])
     if op == P.MEASURED:
         return (op, [_unmeas(x) for x in v[1]])
     if op == P.FREE:
@@ -158,14 +190,26 @@ def decode_message(v: list) -> tuple:
     return tuple(v)
 
 
+def pack(value) -> bytes:
+    """msgpack with gates as extensions."""
+    return msgpack.packb(value, use_bin_type=True, default=_default)
+
+
+def unpack(payload: bytes):
+    """The inverse of :func:`pack`."""
+    return msgpack.unpackb(payload, raw=False, strict_map_key=False, ext_hook=_ext_hook)
+
+
 def encode_batch(batch: list) -> bytes:
     """A framed batch of messages."""
-    return frame(msgpack.packb([encode_message(m) for m in batch], use_bin_type=True))
+    gate = P.GATE
+    return frame(pack([m if m[0] == gate else encode_message(m) for m in batch]))
 
 
 def decode_batch(payload: bytes) -> list:
     """The messages of one frame's payload."""
-    return [decode_message(v) for v in msgpack.unpackb(payload, raw=False, strict_map_key=False)]
+    gate = P.GATE
+    return [(gate, v[1]) if v[0] == gate else decode_message(v) for v in unpack(payload)]
 
 
 class FrameReader:
@@ -192,3 +236,13 @@ class FrameReader:
         if start:
             del buf[:start]
         return out
+
+
+def encode_control(message: tuple) -> bytes:
+    """A framed message between the host and a plugin."""
+    return frame(pack(encode_message(message)))
+
+
+def decode_control(payload: bytes) -> tuple:
+    """The inverse of :func:`encode_control` (given the frame's payload)."""
+    return decode_message(unpack(payload))
