@@ -55,7 +55,7 @@ def chain_svg(simulation, selected: int | None = None) -> str:
     n = len(df)
     width = PAD * 2 + (n + 1) * BOX_W + n * GAP
     height = PAD * 2 + BOX_H + 22
-    failure = getattr(simulation, "failed_plugin", None)
+    failure = simulation.failed_plugin
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="sans-serif" role="img">',
@@ -63,8 +63,8 @@ def chain_svg(simulation, selected: int | None = None) -> str:
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#374151"/></marker></defs>',
         f'<rect width="{width}" height="{height}" fill="white"/>',
     ]
-    queued = getattr(simulation, "host_queues", lambda: (0, 0))()
-    host_lines = [("send queue", f"{queued[0]:,}"), ("recv queue", f"{queued[1]:,}"), ("seed", f"{simulation.seed}"[:10])]
+    queues = simulation.queues()
+    host_lines = [("send queue", f"{len(queues['send']):,}"), ("recv queue", f"{len(queues['recv']):,}"), ("seed", f"{simulation.seed}"[:10])]
     mode = "processes" if simulation.process else "threads"
     parts.append(_box(PAD, "host", f"{simulation.status} · {mode}", host_lines, COLORS["host"], False, None))
     x = PAD + BOX_W

@@ -170,9 +170,31 @@ class Simulation:
         procs = getattr(self._chain, "procs", None)
         return [p.pid for p in procs] if procs else [os.getpid()] * len(self._records)
 
-    def host_queues(self) -> tuple[int, int]:
-        """How much the host has queued for the frontend (``send``) and received but not read (``recv``)."""
-        return len(self._pending_send), len(self._received)
+    def queues(self) -> dict[str, list[ArbData]]:
+        """The host's queues: ``"send"`` (sent, not yet delivered to the frontend) and ``"recv"`` (received, not yet read)."""
+        return {"send": list(self._pending_send), "recv": list(self._received)}
+
+    def submit(self, args=None):
+        """Run the frontend once (start and wait) on a background thread; return a ``concurrent.futures.Future``.
+
+        The kernel stays free meanwhile, so a :class:`~qlab.lab.ChainDiagram`
+        can show the counters as they change. Other host calls wait for it.
+        """
+        from concurrent.futures import Future
+
+        future: Future = Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                self.start(args)
+                future.set_result(self.wait())
+            except BaseException as err:  # noqa: BLE001 - handed to the future's owner
+                future.set_exception(err)
+
+        threading.Thread(target=work, name="qlab-chain-host", daemon=True).start()
+        return future
 
     def counters(self) -> list[Counters]:
         """Each plugin's counters (gates, measurements, arbs, cycles), frontend first."""
@@ -476,11 +498,11 @@ class Simulation:
         )
 
     # ------------------------------------------------------------- drawing
-    def diagram(self) -> str:
-        """An SVG drawing of the chain with each plugin's counters."""
+    def diagram(self, selected: str | int | None = None) -> str:
+        """An SVG drawing of the chain with each plugin's counters (``selected``: a plugin to outline)."""
         from .diagram import chain_svg
 
-        return chain_svg(self)
+        return chain_svg(self, None if selected is None else self._index(selected))
 
     def _repr_svg_(self) -> str:
         return self.diagram()
