@@ -189,3 +189,19 @@ def test_a_callback_error_in_a_process_names_the_plugin(tmp_path):
     sim = Simulation(frontend, picky, backend=plugins.null_backend(), store=False)
     with pytest.raises(ChainPluginError, match="Plugin 'picky_op' .operator. failed in gate: ValueError: no Hadamards here"):
         sim.run({"n": 10})
+
+
+def test_a_forgotten_simulation_frees_its_processes(tmp_path):
+    import gc
+    import os
+
+    frontend = script(tmp_path, "stream_fe.py", STREAM_FRONTEND)
+    sim = Simulation(frontend, backend=plugins.null_backend(), store=False)
+    sim.start({"n": 10})
+    sim.wait()
+    pids = sim.pids
+    del sim
+    gc.collect()
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped: the processes are gone

@@ -329,20 +329,22 @@ class Gate:
     @classmethod
     def measure(cls, *qubits: int, basis=None, data=None) -> Gate:
         """Measure ``qubits`` in ``basis`` (a 2x2 unitary; default Z: the identity)."""
-        refs = _refs(qubits, "Gate.measure qubits")
-        if not refs:
-            raise ChainDefinitionError("Gate.measure needs at least one qubit.")
-        m = None if basis is None else _matrix(basis, 2, "Gate.measure basis")
-        return cls._make(GateKind.MEASUREMENT, (), (), refs, m, None, (), as_arb_data(data, "Gate data"))
+        refs, m, data = cls._basis_gate("measure", qubits, basis, data)
+        return cls._make(GateKind.MEASUREMENT, (), (), refs, m, None, (), data)
 
     @classmethod
     def prepare(cls, *qubits: int, basis=None, data=None) -> Gate:
         """Prepare ``qubits`` in ``basis @ |0>`` (default: ``|0>``)."""
-        refs = _refs(qubits, "Gate.prepare qubits")
+        refs, m, data = cls._basis_gate("prepare", qubits, basis, data)
+        return cls._make(GateKind.PREPARATION, refs, (), (), m, None, (), data)
+
+    @staticmethod
+    def _basis_gate(what: str, qubits, basis, data) -> tuple[tuple[int, ...], np.ndarray | None, ArbData]:
+        refs = _refs(qubits, f"Gate.{what} qubits")
         if not refs:
-            raise ChainDefinitionError("Gate.prepare needs at least one qubit.")
-        m = None if basis is None else _matrix(basis, 2, "Gate.prepare basis")
-        return cls._make(GateKind.PREPARATION, refs, (), (), m, None, (), as_arb_data(data, "Gate data"))
+            raise ChainDefinitionError(f"Gate.{what} needs at least one qubit.")
+        m = None if basis is None else _matrix(basis, 2, f"Gate.{what} basis")
+        return refs, m, as_arb_data(data, "Gate data")
 
     @classmethod
     def custom(cls, name: str, targets=(), controls=(), measures=(), matrix=None, data=None) -> Gate:

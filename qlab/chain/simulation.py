@@ -14,6 +14,7 @@ import hashlib
 import os
 import secrets
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -50,6 +51,11 @@ def _plugin_record(plugin, position: str) -> PluginRecord:
     raise QlabTypeError(
         f"The {position} must be a PluginDefinition, a PluginSpec or the path of a plugin script, got {type(plugin).__name__}."
     )
+
+
+def _release(chain) -> None:
+    chain.abort()
+    chain.join(1.0)
 
 
 def _seed(seed) -> int:
@@ -259,6 +265,7 @@ class Simulation:
 
             self._chain = ThreadChain([{**a, "definition": r.definition} for a, r in zip(args, self._records)], self._inbox)
         self._inbox.on_failure = self._chain.abort
+        self._finalizer = weakref.finalize(self, _release, self._chain)  # a forgotten simulation frees its plugins
         self._status = "running"
         try:
             self._chain.start()
@@ -282,6 +289,7 @@ class Simulation:
     def _teardown(self, status: str) -> None:
         chain, self._chain = self._chain, None
         if chain is not None:
+            self._finalizer.detach()
             if status == "stopped":
                 chain.join(self.timeout)  # the plugins end on their own; their last counters arrive
             chain.abort()
