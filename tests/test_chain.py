@@ -471,6 +471,19 @@ def test_host_misuse_is_refused_with_a_reason():
         sim.start()
 
 
+def test_stop_while_the_frontend_waits_for_the_host_drops_every_plugin():
+    dropped = []
+    fe = echo_frontend()
+    fe.callback("drop")(lambda state: dropped.append("echo"))
+    be = PluginDefinition("backend", "be", "me", "1", gate=lambda s, g: None, drop=lambda s: dropped.append("be"))
+    sim = sim_of(fe, be)
+    sim.start({"n": 2})
+    with pytest.raises(ChainError, match="Deadlock"):
+        sim.wait()
+    sim.stop()
+    assert sim.status == "stopped" and dropped == ["echo", "be"]
+
+
 def test_recv_after_the_run_returned_without_data():
     with sim_of(frontend(lambda s, a: {"done": 1}), plugins.null_backend()) as sim:
         sim.start()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qlab import Circuit
-from qlab.chain import PluginDefinition, PluginSpec, Simulation, plugins
+from qlab.chain import ArbCmd, ArbData, Gate, Measurement, PluginDefinition, PluginSpec, Simulation, plugins
+from qlab.circuit import gate_matrix
 from qlab.chain.wire import FrameReader, decode_batch, encode_batch
 from qlab.exceptions import ChainDefinitionError, ChainPluginError
 
@@ -205,3 +208,37 @@ def test_a_forgotten_simulation_frees_its_processes(tmp_path):
     for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reaped: the processes are gone
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=10,
+)
+arb_data = st.builds(lambda j, a: ArbData(j, a), st.dictionaries(st.text(), json_values, max_size=4), st.lists(st.binary(), max_size=3))
+refs = st.lists(st.integers(1, 2**31), min_size=1, max_size=3, unique=True)
+
+
+@st.composite
+def gates(draw):
+    kind = draw(st.sampled_from(["unitary", "measure", "prepare", "custom"]))
+    qubits = draw(refs)
+    if kind == "unitary":
+        angles = draw(st.lists(st.floats(-4, 4), min_size=3, max_size=3))
+        return Gate.unitary(qubits[:1], gate_matrix("u3", angles), controls=qubits[1:], data=draw(arb_data))
+    if kind == "measure":
+        return Gate.measure(*qubits, data=draw(arb_data))
+    if kind == "prepare":
+        return Gate.prepare(*qubits, basis=gate_matrix("h"))
+    return Gate.custom(draw(st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)), targets=qubits, data=draw(arb_data))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(gates(), max_size=5), st.lists(st.builds(Measurement, st.integers(1, 99), st.sampled_from([0, 1, None]), arb_data), max_size=4),
+       arb_data)
+def test_wire_round_trip_property(gate_list, measurements, data):
+    from qlab.chain import protocol as P
+
+    batch = [(P.GATE, g) for g in gate_list] + [(P.MEASURED, measurements), (P.H_RUN, data, [data]), (P.ARB, 1025, ArbCmd("i", "o", data))]
+    (payload,) = FrameReader().feed(encode_batch(batch))
+    assert decode_batch(payload) == batch

@@ -9,7 +9,7 @@ plugin below reported ready, so ``initialize`` runs in DQCsim's order.
 
 One reader thread watches every control socket and the processes' output:
 log records and counters go to the :class:`~qlab.chain.host.HostInbox`, the
-plugins' stdout and stderr become log lines, and a control socket that closes
+plugins' stdout and stderr become log lines (at info and warn), and a control socket that closes
 without a stop means the process died: the simulation fails with the plugin's
 name, its exit status and the end of its stderr, and the other processes are
 killed. Nothing waits for ever.
@@ -33,6 +33,7 @@ import msgpack
 
 from ..exceptions import ChainPluginError
 from . import protocol as P
+from .logs import LogLevel
 from .sockets import BROKEN_LINK_EXIT
 from .wire import FrameReader, decode_control, encode_control, frame
 
@@ -227,11 +228,13 @@ class ProcessChain:
                         *lines, rest = text.split(b"\n")
                         if rest:
                             partial[key.fileobj] = rest
+                        level = LogLevel.INFO if kind == "stdout" else LogLevel.WARN
                         for line in lines:
                             decoded = line.decode(errors="replace")
                             if kind == "stderr":
                                 self.stderr_tail[i].append(decoded)
-                            self.inbox.receive((P.P_LOG, i, "info" if kind == "stdout" else "warn", decoded))
+                            if level.python_level >= self.args[i]["log_level"].python_level:
+                                self.inbox.receive((P.P_LOG, i, level.value, decoded))
         finally:
             sel.close()
 

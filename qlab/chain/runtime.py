@@ -41,6 +41,10 @@ class _Failed(BaseException):
     """Unwinds a plugin whose callback failed (already reported to the host)."""
 
 
+class _Stop(BaseException):
+    """Unwinds a frontend's run that waits in recv when the host stops the simulation."""
+
+
 class Counters:
     """What a plugin has done so far: gates, measurements, arbs, cycles."""
 
@@ -397,6 +401,7 @@ class PluginRuntime:
         while not port.has_credit():
             port.wait(requests=False, responses=True, host=False, credit=True)
             self._take_responses()
+            self._flush_up()
         batch, self._out = self._out, []
         port.send_down(batch)
         self._batches_sent += 1
@@ -448,7 +453,7 @@ class PluginRuntime:
     def _invoke(self, cb_name: str, fn, *args):
         try:
             return fn(self.state, *args)
-        except (Aborted, _Failed):
+        except (Aborted, _Failed, _Stop):
             raise
         except ChainPluginError as err:
             self.port.to_host((P.P_ERROR, self.index, err.plugin or self.name, cb_name, str(err)))
@@ -520,7 +525,7 @@ class PluginRuntime:
         fn = self.definition.get_callback(cb_name) or _DEFAULTS[cb_name][self.type]
         try:
             return True, as_arb_data(fn(self.state, cmd), f"{self.name}.{cb_name} return value")
-        except (Aborted, _Failed):
+        except (Aborted, _Failed, _Stop):
             raise
         except ChainPluginError as err:
             return False, (err.plugin or self.name, str(err))
@@ -599,7 +604,12 @@ class PluginRuntime:
 
     def _serve_requests(self) -> None:
         port = self.port
+        reported = None
         while not self._dropped:
+            counters = self.counters.as_list()
+            if counters != reported and not port.has_requests() and not port.has_responses():  # idle: report the counters
+                port.stats(self.index, self.counters)
+                reported = counters
             port.wait(requests=True, responses=True, host=False, credit=False)
             self._take_responses()
             batch = port.pop_requests()
@@ -633,7 +643,11 @@ class PluginRuntime:
             message = self._next_host_message()
             op = message[0]
             if op == P.H_RUN:
-                self._on_run(message[1], message[2])
+                try:
+                    self._on_run(message[1], message[2])
+                except _Stop:  # stopped while the run waited for the host
+                    self._stop()
+                    return
             elif op == P.H_ARB:
                 self._on_host_arb(message[1], message[2])
             elif op == P.H_STOP:
@@ -682,7 +696,7 @@ class PluginRuntime:
             elif op == P.H_ARB:
                 self._on_host_arb(message[1], message[2])
             elif op == P.H_STOP:
-                raise Aborted
+                raise _Stop
         return self._from_host_data.pop(0)
 
     def _stop(self) -> None:

@@ -121,6 +121,11 @@ class SocketPort:
             self.down.read(decode_batch)
         return bool(self.responses)
 
+    def has_requests(self) -> bool:
+        if not self.requests and self.up is not None:
+            self.up.read(decode_batch)
+        return bool(self.requests)
+
     def pop_requests(self):
         return self.requests.popleft() if self.requests else None
 

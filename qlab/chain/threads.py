@@ -55,6 +55,9 @@ class ThreadPort:
     def has_responses(self) -> bool:
         return bool(self.box.responses)
 
+    def has_requests(self) -> bool:
+        return bool(self.box.requests)
+
     def wait(self, requests: bool, responses: bool, host: bool, credit: bool) -> None:
         box = self.box
         with box.cond:
