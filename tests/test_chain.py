@@ -338,6 +338,25 @@ def test_state_api_errors():
             sim_of(frontend(run), plugins.null_backend()).run({"case": case})
 
 
+def test_a_backend_answers_every_measured_qubit_exactly_once(caplog):
+    answers = {"gate": lambda s, g: [Measurement(q, 1) for q in g.measures[:1]] + [Measurement(9, 1)]}
+    be = PluginDefinition("backend", "sloppy", "me", "1", **answers)
+
+    def run(state, args):
+        a, b = state.allocate(2)
+        state.measure(a, b)
+        return {"a": state.get_measurement(a).value, "b": state.get_measurement(b).value}
+
+    assert sim_of(frontend(run), be).run().json == {"a": 1, "b": None}
+    assert any("measures [1, 2] but the backend answered for [1, 9]" in r.getMessage() for r in caplog.records)
+
+
+def test_plugin_metadata():
+    sim = sim_of(frontend(lambda s, a: None, name="f"), plugins.null_backend())
+    assert sim.meta("null") == {"type": "backend", "name": "null", "author": "qlab", "version": "0.1.0"}
+    assert sim.meta(0)["name"] == "f"
+
+
 def test_a_backend_has_no_downstream():
     be = PluginDefinition("backend", "b", "me", "1", gate=lambda s, g: s.allocate(1))
 

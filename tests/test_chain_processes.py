@@ -12,7 +12,7 @@ from qlab import Circuit
 from qlab.chain import ArbCmd, ArbData, Gate, Measurement, PluginDefinition, PluginSpec, Simulation, plugins
 from qlab.circuit import gate_matrix
 from qlab.chain.wire import FrameReader, decode_batch, encode_batch
-from qlab.exceptions import ChainDefinitionError, ChainPluginError
+from qlab.exceptions import ChainDefinitionError, ChainError, ChainPluginError
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -124,7 +124,10 @@ def test_a_script_plugin_is_launched_and_connects_back(tmp_path, caplog):
     flip = script(tmp_path, "flip_op.py", FLIP_OPERATOR)
     sim = Simulation(frontend, flip, plugins.gate_counter(), backend=plugins.null_backend(), store=False)
     assert sim.process
+    with pytest.raises(ChainError, match="'flip_op' is a script; its metadata is known once the simulation has started"):
+        sim.meta("flip_op")
     with sim:
+        assert sim.meta("flip_op") == {"type": "operator", "name": "flip", "author": "tests", "version": "1"}
         sim.start({"n": 30_000})  # DQCsim deadlocks after about 500 gates without synchronisation
         assert sim.wait().json == {"sent": 30_000, "last": 1}  # null backend reads 0, flipped to 1
         assert sim.arb("counter", "counter", "counts").json == {"h": 15_000, "measure": 15_001}

@@ -331,6 +331,7 @@ class PluginRuntime:
         self._synced_at = 0
         self._done_tokens: dict[int, tuple] = {}
         self._counts_sent = self.type is PluginType.FRONTEND
+        self._must_answer = self.type is PluginType.BACKEND
         self._forbidden: str | None = "backend" if self.type is PluginType.BACKEND else None
         self._dropped = False
         self.aborted = False
@@ -489,6 +490,8 @@ class PluginRuntime:
                         self._flush_down()
                     continue
                 results = _measurements(self._invoke("gate", cb_gate, gate), f"{self.name}.gate")
+                if self._must_answer and (results or gate.measures):
+                    results = self._exactly_measured(gate, results)
                 if results:
                     counters.measurements += len(results)
                     up.append((P.MEASURED, results))
@@ -519,6 +522,23 @@ class PluginRuntime:
             elif op == P.DROP:
                 self._drop()
                 return
+
+    def _exactly_measured(self, gate: Gate, results: list[Measurement]) -> list[Measurement]:
+        """A backend answers every measured qubit once (DQCsim's rule): warn, fill in undefined, drop the rest."""
+        wanted = gate.measures
+        got = [m.qubit for m in results]
+        if got == list(wanted):
+            return results
+        by_qubit: dict[int, Measurement] = {}
+        for m in results:
+            if m.qubit in wanted and m.qubit not in by_qubit:
+                by_qubit[m.qubit] = m
+        extra = [q for q in got if q not in wanted]
+        missing = [q for q in wanted if q not in by_qubit]
+        if extra or missing or len(got) != len(wanted):
+            self.log(LogLevel.WARN, f"gate {gate!r} measures {list(wanted)} but the backend answered for {got}; "
+                                    f"missing ones are undefined, others dropped.")
+        return [by_qubit.get(q) or Measurement._trusted(q, None) for q in wanted]
 
     def _answer(self, cb_name: str, cmd: ArbCmd) -> tuple[bool, object]:
         """Run an arb callback; a failure is returned to the asker, not fatal here."""

@@ -164,6 +164,18 @@ class Simulation:
     def __repr__(self) -> str:
         return f"<Simulation {' -> '.join(self.names)} ({'processes' if self.process else 'threads'}, seed={self.seed}, {self._status})>"
 
+    def meta(self, plugin: str | int) -> dict[str, str]:
+        """A plugin's type, name, author and version (a script's are known once it has started)."""
+        index = self._index(plugin)
+        record = self._records[index]
+        if record.definition is not None:
+            d = record.definition
+            return {"type": d.type.value, "name": d.name, "author": d.author, "version": d.version}
+        reported = None if self._inbox is None else self._inbox.meta.get(index)
+        if reported is None:
+            raise ChainError(f"Plugin {record.name!r} is a script; its metadata is known once the simulation has started.")
+        return dict(zip(("type", "name", "author", "version"), reported))
+
     @property
     def failed_plugin(self) -> str | None:
         """The name of the plugin whose failure ended the simulation, if one did."""
