@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qlab import Circuit
-from qlab.chain import ArbCmd, ArbData, Gate, Measurement, PluginDefinition, PluginSpec, Simulation, plugins
+from qlab.chain import ArbCmd, ArbData, Gate, Measurement, Operator, PluginDefinition, PluginSpec, Simulation, plugins
 from qlab.circuit import gate_matrix
 from qlab.chain.wire import FrameReader, decode_batch, encode_batch
 from qlab.exceptions import ChainDefinitionError, ChainError, ChainPluginError
@@ -71,6 +71,13 @@ def gate(state, gate):
 if __name__ == "__main__":
     run_plugin(be)
 """
+
+
+class Parity(Operator, name="parity", author="tests", version="1"):
+    """A module-level subclass: importable, so it runs in a plugin process by its spec."""
+
+    def modify_measurement(self, state, measurement):
+        return [measurement, Measurement(measurement.qubit + 1000, measurement.value)]
 
 
 def script(tmp_path, name: str, text: str) -> str:
@@ -245,3 +252,12 @@ def test_wire_round_trip_property(gate_list, measurements, data):
     batch = [(P.GATE, g) for g in gate_list] + [(P.MEASURED, measurements), (P.H_RUN, data, [data]), (P.ARB, 1025, ArbCmd("i", "o", data))]
     (payload,) = FrameReader().feed(encode_batch(batch))
     assert decode_batch(payload) == batch
+
+
+def test_an_importable_subclass_runs_in_a_process_by_its_spec():
+    op = Parity()
+    assert op.spec.target.endswith(":Parity")
+    sim = Simulation(plugins.circuit_frontend(Circuit(1).x(0).measure_all(), shots=3), op,
+                     backend=plugins.null_backend(), process=True, store=False)
+    assert sim.run().json["counts"] == {"0": 3}
+    assert sim.df()["measurements"].tolist() == [6, 6, 3]  # the operator added one measurement per result
