@@ -261,3 +261,11 @@ def test_an_importable_subclass_runs_in_a_process_by_its_spec():
                      backend=plugins.null_backend(), process=True, store=False)
     assert sim.run().json["counts"] == {"0": 3}
     assert sim.df()["measurements"].tolist() == [6, 6, 3]  # the operator added one measurement per result
+
+
+def test_a_plugin_that_never_connects_times_out_naming_it(tmp_path):
+    silent = script(tmp_path, "silent_op.py", "import time\ntime.sleep(600)\n")
+    sim = Simulation(plugins.circuit_frontend(Circuit(1)), silent, backend=plugins.null_backend(), store=False, timeout=3)
+    with pytest.raises(ChainPluginError, match=r"Plugin\(s\) \['silent_op'\] did not connect to the host within 3.0 s"):
+        sim.run()
+    assert sim.status == "failed"

@@ -31,7 +31,7 @@ from .runtime import Counters
 
 __all__ = ["Simulation"]
 
-START_TIMEOUT = 30.0
+START_TIMEOUT = 120.0
 """Seconds a plugin may take to start (import, connect, initialize)."""
 
 
