@@ -39,6 +39,9 @@ from .wire import FrameReader, decode_control, encode_control, frame
 
 __all__ = ["ProcessChain"]
 
+BLAME_GRACE = 1.0
+"""Seconds to wait for the plugin at fault to be named before naming one that only lost a neighbour."""
+
 STDERR_TAIL = 20
 """Lines of a dead plugin's stderr quoted in the error."""
 
@@ -246,20 +249,26 @@ class ProcessChain:
             code = proc.wait(2.0)
         except subprocess.TimeoutExpired:
             code = None
-        if code == BROKEN_LINK_EXIT:
-            return  # a neighbour died; that neighbour is the one to name
+        if code == BROKEN_LINK_EXIT:  # a neighbour died: name that one, unless none ever says so
+            threading.Timer(BLAME_GRACE, self._blame_if_silent, (i,)).start()
+            return
         self.inbox.fail(self.records[i].name, None, self._death(i, "while the simulation was running"))
+
+    def _blame_if_silent(self, i: int) -> None:
+        if not (self.stopping or self.closed or self.inbox.failure is not None):
+            self.inbox.fail(self.records[i].name, None, "its process ended because a neighbouring plugin went away, "
+                                                        "and no plugin reported why.")
 
     # ----------------------------------------------------------- host calls
     def to_frontend(self, message: tuple) -> None:
         data = encode_control(message)
+        if message[0] == P.H_STOP:
+            self.stopping = True  # before sending: the plugins may end before sendall returns
         try:
             self.controls[0].sendall(data)
         except OSError:
             self.inbox.raise_failure()
             raise ChainPluginError(f"Plugin {self.records[0].name!r} is not reachable (its process ended).", plugin=self.records[0].name) from None
-        if message[0] == P.H_STOP:
-            self.stopping = True
 
     def counters(self, index: int):
         return self.inbox.stats[index]
