@@ -45,6 +45,9 @@ __all__ = [
     "ProgramError",
     "ProgramPanic",
     "EmulatorTimeout",
+    "ChainError",
+    "ChainDefinitionError",
+    "ChainPluginError",
 ]
 
 
@@ -196,3 +199,24 @@ class EmulatorTimeout(QlabTimeoutError):
     def __init__(self, message: str, result=None):
         super().__init__(message)
         self.result = result
+
+
+# -------------------------------------------------------------------- chain
+class ChainError(QlabError, RuntimeError):
+    """A plugin chain was used wrongly (wait before start, a deadlock between host and frontend, ...)."""
+
+
+class ChainDefinitionError(QlabError, ValueError):
+    """A plugin definition, identifier, gate or measurement is malformed (the message says what is allowed)."""
+
+
+class ChainPluginError(ChainError):
+    """A plugin of a chain failed: a callback raised, or its process died.
+
+    Attributes:
+        plugin: the name of the plugin that failed.
+    """
+
+    def __init__(self, message: str, plugin: str | None = None):
+        super().__init__(message)
+        self.plugin = plugin

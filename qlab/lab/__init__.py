@@ -12,6 +12,7 @@ import importlib
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "ChainDiagram": "qlab.lab.chain",
     "EmulatorView": "qlab.lab.emulator",
 }
 
