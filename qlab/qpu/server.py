@@ -7,7 +7,7 @@ Server types (as in myQLM's ``QPUHandler.serve``):
 ``"threaded"``  a thread per connection; connections are kept alive
 ``"pool"``      at most 10 threads; one request per connection, so a waiting
                 client is never stuck behind an idle one
-``"fork"``      a process per connection (POSIX), one request per connection
+``"fork"``      a process per connection (POSIX); connections are kept alive
 ==============  ===============================================================
 
 Every request is checked before it is read: the bearer token (a missing or
@@ -33,6 +33,7 @@ import http.server
 import json
 import logging
 import os
+import signal
 import socket
 import socketserver
 import threading
@@ -53,6 +54,12 @@ SERVER_TYPES = ("simple", "threaded", "pool", "fork")
 
 MAX_REQUEST_BYTES = 16 * 2**20
 """The default request size limit (16 MiB)."""
+
+DRAIN_BYTES = 64 * 2**20
+"""An oversized body up to this size is read and dropped before the 413 answer; a larger one is not read."""
+
+LISTEN_BACKLOG = 128
+"""Connections the OS queues before the server accepts them (socketserver's default, 5, drops bursts)."""
 
 POOL_THREADS = 10
 """How many requests a ``"pool"`` server runs at once."""
@@ -135,6 +142,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             raise _HttpError(400, f"Invalid Content-Length {length!r}: expected a non-negative integer.") from None
         if size > limit:
             self.close_connection = True
+            if size <= DRAIN_BYTES:  # read and drop it, so the client gets the answer rather than a reset connection
+                self._discard(size)
             raise _HttpError(413, f"The request body has {size:,} bytes, more than this server's limit of {limit:,} bytes; "
                                   "split the batch into smaller ones.")
         body = b""
@@ -150,6 +159,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             raise WireFormatError(f"The request body is truncated: got {len(body):,} of {size:,} bytes.")
         return body
+
+    def _discard(self, size: int) -> None:
+        try:
+            while size > 0:
+                chunk = self.rfile.read(min(size, 1 << 16))
+                if not chunk:
+                    return
+                size -= len(chunk)
+        except OSError:
+            return
 
     def _reply(self, status: int, body: bytes) -> None:
         try:
@@ -178,15 +197,24 @@ def _endpoint_list() -> str:
     return ", ".join(f"POST /v1/{e}" for e in ENDPOINTS)
 
 
+class _Simple(http.server.HTTPServer):
+    """One connection at a time; waiting connections queue in the listen backlog."""
+
+    request_queue_size = LISTEN_BACKLOG
+
+
 class _Threaded(http.server.ThreadingHTTPServer):
     """A thread per connection; ``server_close`` joins them (idle ones are woken by ``stop``)."""
 
+    request_queue_size = LISTEN_BACKLOG
     daemon_threads = False
     block_on_close = True
 
 
 class _Pool(http.server.HTTPServer):
     """Requests run on a pool of at most :data:`POOL_THREADS` threads."""
+
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -208,12 +236,34 @@ class _Pool(http.server.HTTPServer):
         self._pool.shutdown(wait=True)
 
 
-_CLASSES = {"simple": http.server.HTTPServer, "threaded": _Threaded, "pool": _Pool}
+_CLASSES = {"simple": _Simple, "threaded": _Threaded, "pool": _Pool}
 if hasattr(os, "fork"):
     class _Forking(socketserver.ForkingMixIn, http.server.HTTPServer):
-        pass
+        """A process per connection; ``SIGUSR1`` asks a child to finish its request and leave."""
+
+        request_queue_size = LISTEN_BACKLOG
+
+        def finish_request(self, request, client_address) -> None:  # runs in the child
+            signal.signal(signal.SIGUSR1, lambda *_: _shut_read(request))
+            super().finish_request(request, client_address)
+
+        def wind_down(self) -> None:
+            """Ask every child to stop reading requests (a running one still answers)."""
+            for pid in list(self.active_children or ()):
+                try:
+                    os.kill(pid, signal.SIGUSR1)
+                except ProcessLookupError:
+                    pass
 
     _CLASSES["fork"] = _Forking
+
+
+def _shut_read(conn: socket.socket) -> None:
+    """End the reading side of a connection: an idle keep-alive reader sees end-of-file, replies still go out."""
+    try:
+        conn.shutdown(socket.SHUT_RD)
+    except OSError:
+        pass
 
 
 class QPUServer:
@@ -246,11 +296,12 @@ class QPUServer:
         """Larger request bodies are refused (413) without being read."""
         self.timeout = timeout
         """Seconds a connection may stay silent (mid-body or between keep-alive requests)."""
-        self.keep_alive = server_type == "threaded"
+        self.keep_alive = server_type in ("threaded", "fork")
         """Whether connections serve several requests."""
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._loop_running = threading.Event()
         self._server = _CLASSES[server_type]((host_ip, port), _Handler)
         self._server.qpu_server = self
         self._stopped = False
@@ -282,15 +333,22 @@ class QPUServer:
     # ------------------------------------------------------------ lifetime
     def start(self) -> QPUServer:
         """Serve in a background thread; return at once."""
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"qlab-qpu-server-{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=f"qlab-qpu-server-{self.port}", daemon=True)
+        self._loop_running.set()  # before the thread runs: a stop() right away must still end the loop
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until :meth:`stop` (from another thread) or Ctrl-C."""
+    def _loop(self) -> None:
         try:
             self._server.serve_forever(poll_interval=0.1)
+        finally:
+            self._loop_running.clear()
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until :meth:`stop` (from another thread) or Ctrl-C."""
+        self._loop_running.set()
+        try:
+            self._loop()
         except KeyboardInterrupt:
             pass
         finally:
@@ -301,16 +359,16 @@ class QPUServer:
         if self._stopped:
             return
         self._stopped = True
-        if self._thread is not None:
-            self._server.shutdown()
+        if self._loop_running.is_set():
+            self._server.shutdown()  # returns once the serving loop (in whichever thread) has ended
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         with self._lock:
             connections = list(self._connections)
-        for conn in connections:  # idle keep-alive readers see end-of-file; replies still go out
-            try:
-                conn.shutdown(socket.SHUT_RD)
-            except OSError:
-                pass
+        for conn in connections:
+            _shut_read(conn)
+        if hasattr(self._server, "wind_down"):
+            self._server.wind_down()
         self._server.server_close()
 
     def __enter__(self) -> QPUServer:

@@ -74,9 +74,10 @@ def status_of(err: QlabError) -> int:
 
 def error_body(err: BaseException) -> bytes:
     """The JSON body describing ``err``."""
-    name = type(err).__name__ if isinstance(err, QlabError) and _KNOWN.get(type(err).__name__) is type(err) else "RemoteQPUError"
-    message = str(err) if name != "RemoteQPUError" or isinstance(err, RemoteQPUError) else f"Server error: {type(err).__name__}: {err}"
-    return encode({"error": {"type": name, "message": message}})
+    known = next((cls for cls in type(err).__mro__ if _KNOWN.get(cls.__name__) is cls), None)
+    if known is None:
+        return encode({"error": {"type": "RemoteQPUError", "message": f"Server error: {type(err).__name__}: {err}"}})
+    return encode({"error": {"type": known.__name__, "message": str(err)}})
 
 
 def error_from_wire(error: object) -> QlabError:
