@@ -6,8 +6,10 @@ plain dicts, so only data travels).
 
 - A sampling job measures :attr:`Job.qubits` at the end of the circuit: with
   ``nbshots == 0`` the samples are the exact outcome probabilities (readout
-  errors included); otherwise frequencies of ``nbshots`` shots with their
-  standard errors ``sqrt(p (1 - p) / nbshots)``. An exact job that measures
+  errors included); otherwise frequencies of ``nbshots`` shots drawn from that
+  exact distribution (one multinomial draw, seeded) with their standard errors
+  ``sqrt(p (1 - p) / nbshots)``. A QPU keeps the distributions of recent
+  circuits (:class:`DistributionCache`), so repeating a circuit only re-samples. An exact job that measures
   every qubit of a pure final state also gets amplitudes.
 - An observable job with ``nbshots == 0`` gets ``Tr(O rho)`` of the final
   state; with shots it is sampled group by group (:mod:`qlab.qpu.splitting`).
@@ -20,6 +22,8 @@ plain dicts, so only data travels).
 
 from __future__ import annotations
 
+import collections
+import json
 import math
 import threading
 import time
@@ -31,10 +35,11 @@ from ..sim import NoiseModel, simulate
 from ..sim.program import DEFAULT_MAX_QUBITS
 from .data import Job, Result, Sample
 from .noise_data import noise_model_from_dict
+from .schema import circuit_to_dict
 from .observable import Observable
 from .splitting import basis_jobs, combine
 
-__all__ = ["run_job", "run_job_data", "measurement_circuit", "SeedSource"]
+__all__ = ["run_job", "run_job_data", "measurement_circuit", "exact_distribution", "DistributionCache", "SeedSource"]
 
 _PURE = 1e-9
 
@@ -52,18 +57,57 @@ class SeedSource:
             return int(self._rng.integers(2**63))
 
 
-def run_job(job: Job, noise: NoiseModel | None, seed: int | None, max_qubits: int = DEFAULT_MAX_QUBITS) -> Result:
-    """Run ``job`` under ``noise``; ``seed`` makes sampled jobs reproducible."""
+class DistributionCache:
+    """The exact outcome distributions of recently run (circuit, measured qubits) pairs, for one noise model.
+
+    A sampled job draws its shots from the exact distribution of its measured
+    qubits (as the engine does for terminal measurements), so a repeated
+    circuit is simulated once and only re-sampled.
+    """
+
+    def __init__(self, size: int = 256):
+        self._size = size
+        self._entries: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, job: Job, noise, max_qubits: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(states, probabilities)`` of the job's measured qubits (non-zero ones, by state)."""
+        key = (json.dumps(circuit_to_dict(job.circuit)), job.qubits)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                return hit
+        value = exact_distribution(job, noise, max_qubits)
+        with self._lock:
+            self._entries[key] = value
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+
+def exact_distribution(job: Job, noise, max_qubits: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(states, probabilities)`` of the job's measured qubits, readout errors included."""
+    k = len(job.qubits)
+    run = simulate(measurement_circuit(job), noise, max_qubits=max_qubits)
+    states = np.array([int(key, 2) if k else 0 for key in run.probabilities], dtype=np.int64)
+    return states, np.fromiter(run.probabilities.values(), dtype=float, count=len(states))
+
+
+def run_job(job: Job, noise: NoiseModel | None, seed: int | None, max_qubits: int = DEFAULT_MAX_QUBITS,
+            cache: DistributionCache | None = None) -> Result:
+    """Run ``job`` under ``noise``; ``seed`` makes sampled jobs reproducible; ``cache`` keeps exact distributions."""
     started = time.perf_counter()
+    cache = DistributionCache(1) if cache is None else cache
     if job.observable is None:
-        result = _sample(job, noise, seed, max_qubits)
+        result = _sample(job, noise, seed, max_qubits, cache)
     elif job.nbshots == 0:
         run = simulate(job.circuit, noise, max_qubits=max_qubits)
         value = _exact_value(job, run.state.matrix, run.qubits)
         result = Result([], (), 0, value, 0.0)
     else:
         seeds = np.random.default_rng(seed).integers(2**63, size=len(job.observable.groups()))
-        parts = [_sample(j, noise, int(s), max_qubits) for j, s in zip(basis_jobs(job), seeds)]
+        parts = [_sample(j, noise, int(s), max_qubits, cache) for j, s in zip(basis_jobs(job), seeds)]
         value, error = combine(job.observable, parts)
         result = Result([], (), job.nbshots, value, error)
     result.meta_data = {**job.meta_data, "seconds": time.perf_counter() - started}
@@ -80,15 +124,20 @@ def run_job_data(job: dict, noise: dict | None, seed: int | None, max_qubits: in
 def measurement_circuit(job: Job) -> Circuit:
     """The job's circuit with ``measure job.qubits[i] -> c[i]`` at the end."""
     k = len(job.qubits)
-    out = Circuit(job.circuit.num_qubits, k)
-    for ins in job.circuit.instructions:
-        out.append(ins.name, ins.qubits, ins.params, matrix=ins.matrix, label=ins.label, unit=ins.unit)
+    if job.circuit.num_clbits == 0:
+        out = job.circuit.copy()
+        if k:
+            out.add_creg("c", k)
+    else:
+        out = Circuit(job.circuit.num_qubits, k)
+        for ins in job.circuit.instructions:
+            out.append(ins.name, ins.qubits, ins.params, matrix=ins.matrix, label=ins.label, unit=ins.unit)
     for i, q in enumerate(job.qubits):
         out.measure(q, i)
     return out
 
 
-def _sample(job: Job, noise, seed, max_qubits) -> Result:
+def _sample(job: Job, noise, seed, max_qubits, cache: DistributionCache) -> Result:
     k = len(job.qubits)
     if job.nbshots == 0:
         run = simulate(measurement_circuit(job), noise, max_qubits=max_qubits)
@@ -98,12 +147,14 @@ def _sample(job: Job, noise, seed, max_qubits) -> Result:
             for key, p in run.probabilities.items()
         ]
     else:
-        run = simulate(measurement_circuit(job), noise, shots=job.nbshots, seed=seed, max_qubits=max_qubits)
+        states, p = cache.get(job, noise, max_qubits)
         n = job.nbshots
+        counts = np.random.default_rng(seed).multinomial(n, p / p.sum())
         samples = []
-        for key, count in run.counts.items():
-            p = count / n
-            samples.append(Sample(int(key, 2) if k else 0, k, p, err=math.sqrt(p * (1 - p) / n)))
+        for state, count in zip(states.tolist(), counts.tolist()):
+            if count:
+                f = count / n
+                samples.append(Sample(state, k, f, err=math.sqrt(f * (1 - f) / n)))
     samples.sort(key=lambda s: s.state)
     return Result(samples, job.qubits, job.nbshots)
 

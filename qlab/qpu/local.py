@@ -7,7 +7,7 @@
 >>> qpu.submit(Job(Circuit(1).x(0))).probabilities
 {'0': 0.1, '1': 0.9}
 >>> [r.probabilities for r in qpu.submit(Batch([Job(Circuit(1)), Job(Circuit(1).x(0), nbshots=1000)]))]
-[{'0': 0.9, '1': 0.1}, {'0': 0.102, '1': 0.898}]
+[{'0': 0.9, '1': 0.1}, {'0': 0.116, '1': 0.884}]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ..jobs import dask_executor
 from ..sim import NoiseModel
 from ..sim.program import DEFAULT_MAX_QUBITS
 from .data import Batch, BatchResult, Job, Result
-from .execute import SeedSource, run_job, run_job_data
+from .execute import DistributionCache, SeedSource, run_job, run_job_data
 from .handler import QPUHandler
 from .noise_data import noise_model_to_dict
 from .resources import CostModel, ResourceModel, estimate_batch
@@ -58,9 +58,10 @@ class DensityMatrixQPU(QPUHandler):
         self._seeds = SeedSource(seed)
         self._cost = cost_model
         self._noise_dict = None if noise_model is None else noise_model_to_dict(noise_model)
+        self._distributions = DistributionCache()
 
     def submit_job(self, job: Job) -> Result:
-        result = run_job(job, self.noise_model, self._seeds.next(), self.max_qubits)
+        result = run_job(job, self.noise_model, self._seeds.next(), self.max_qubits, self._distributions)
         result.meta_data["qpu"] = "DensityMatrixQPU"
         return result
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 
 from ..exceptions import QlabTypeError, RemoteQPUError, WireFormatError
@@ -28,6 +29,14 @@ from .wire import encode, error_from_wire
 __all__ = ["RemoteQPU"]
 
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+class _Connection(http.client.HTTPConnection):
+    """An HTTP connection that sends headers and body without waiting for ACKs (no Nagle delay)."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class RemoteQPU(QPUHandler):
@@ -83,11 +92,11 @@ class RemoteQPU(QPUHandler):
         return ResourceModel.from_dict(field(answer, "resources", dict, "the server's answer"))
 
     # ------------------------------------------------------------ transport
-    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+    def _connection(self) -> tuple[_Connection, bool]:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return conn, True
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        conn = _Connection(self.host, self.port, timeout=self.timeout)
         self._local.conn = conn
         return conn, False
 

@@ -70,6 +70,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "qlab-qpu/1"
+    disable_nagle_algorithm = True  # answers go out at once, not after the client's delayed ACK
 
     def setup(self) -> None:
         self.timeout = self.server.qpu_server.timeout
