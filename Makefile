@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -e ".[bench]"
 	$(BIN)/python benchmarks/dm_layers.py
 	$(BIN)/python benchmarks/qdmi_jobs.py
+	$(BIN)/python benchmarks/qpu_remote.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -12,6 +12,7 @@ import importlib
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "QPUView": "qlab.lab.qpu",
 }
 
 __all__ = sorted(_LAZY)
