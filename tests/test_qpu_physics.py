@@ -184,3 +184,16 @@ def test_mitigated_observables_through_a_split_stack():
     assert abs(raw - expected) > 0.05  # readout errors bias the measured value
     fixed = (ObservableSplitter() | ReadoutMitigation() | noisy).submit(Job(circuit, observable=obs)).value
     assert fixed == pytest.approx(expected, abs=1e-10)
+
+
+def test_mitigated_sampled_observables_have_honest_error_bars():
+    noise = NoiseSpec(readout={None: (0.03, 0.08)})
+    circuit = Circuit(2).h(0).cx(0, 1).ry(0.3, 0)
+    obs = Observable(2, {"ZZ": 1.0, "XX": 0.5, "YY": -0.5})
+    expected = reference_expectation(circuit, obs, None)
+    stack = ObservableSplitter() | ReadoutMitigation() | DensityMatrixQPU(noise.to_noise_model(), seed=21)
+    runs = [stack.submit(Job(circuit, 5000, observable=obs)) for _ in range(40)]
+    values = np.array([r.value for r in runs])
+    errors = np.array([r.value_error for r in runs])
+    assert values.std(ddof=1) == pytest.approx(errors.mean(), rel=0.3)
+    assert abs(values.mean() - expected) < 4 * errors.mean() / np.sqrt(len(runs))

@@ -36,7 +36,7 @@ from ..qdmi import Device, LocalDevice, ProgramFormat, Session
 from .data import Batch, BatchResult, Job, Result, Sample
 from .execute import SeedSource, measurement_circuit
 from .handler import QPUHandler
-from .plugins import apply_per_qubit
+from .readout import apply_per_qubit
 from .resources import ResourceModel, estimate_batch
 from .specs import HardwareSpecs
 from .splitting import basis_jobs, combine

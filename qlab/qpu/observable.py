@@ -170,9 +170,9 @@ class MeasurementGroup:
         return f
 
 
-def group_estimate(group: MeasurementGroup, probabilities: np.ndarray, nbshots: int) -> tuple[float, float]:
-    """The group's mean and the variance of that mean from outcome frequencies (``nbshots == 0``: exact, variance 0)."""
-    f = group.values()
+def group_estimate(f: np.ndarray, probabilities: np.ndarray, nbshots: int) -> tuple[float, float]:
+    """The mean of the per-outcome values ``f`` and the variance of that mean, from outcome
+    frequencies of ``nbshots`` shots (``nbshots == 0``: exact probabilities, variance 0)."""
     mean = float(probabilities @ f)
     if nbshots == 0:
         return mean, 0.0

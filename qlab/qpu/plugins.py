@@ -12,7 +12,7 @@ ObservableSplitter() | GateSetRewriter(['cz', 'rz', 'sx']) | DensityMatrixQPU()
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
@@ -22,9 +22,10 @@ from .data import Batch, BatchResult, Job, Result, Sample
 from .handler import Plugin
 from .observable import Observable
 from .specs import HardwareSpecs
-from .splitting import basis_jobs, combine, frequencies
+from .readout import apply_per_qubit
+from .splitting import MITIGATION_KEY, basis_jobs, combine, frequencies
 
-__all__ = ["GateSetRewriter", "ObservableSplitter", "ReadoutMitigation", "apply_per_qubit"]
+__all__ = ["GateSetRewriter", "ObservableSplitter", "ReadoutMitigation"]
 
 
 class GateSetRewriter(Plugin):
@@ -102,15 +103,6 @@ class ObservableSplitter(Plugin):
         return BatchResult(results, meta)
 
 
-def apply_per_qubit(p: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
-    """``(M_0 (x) M_1 (x) ...) p`` for a distribution over ``len(matrices)`` qubits (first qubit most significant)."""
-    k = len(matrices)
-    t = p.reshape((2,) * k) if k else p
-    for axis, m in enumerate(matrices):
-        t = np.moveaxis(np.tensordot(m, t, axes=([1], [axis])), 0, axis)
-    return t.reshape(-1)
-
-
 class ReadoutMitigation(Plugin):
     """Undoes readout errors with the inverse of per-qubit confusion matrices.
 
@@ -118,7 +110,10 @@ class ReadoutMitigation(Plugin):
     ``A_q[m][r] = P(record r | outcome m)``; the plugin applies the inverse,
     clips negative entries and renormalises. For sampled results the error bar
     of each mitigated probability is propagated from the multinomial
-    covariance of the frequencies: ``var = (M∘M p - (M p)^2) / N``.
+    covariance of the frequencies: ``var = (M∘M p - (M p)^2) / N``. The result's
+    ``meta_data["readout_mitigation"]`` keeps the inverse matrices and the raw
+    frequencies, so an :class:`ObservableSplitter` in front estimates each group from
+    the raw shots (``f . M p = (M^T f) . p``): unbiased, with the right error bar.
 
     Args:
         confusion: qubit -> 2x2 confusion matrix (``"*"`` or ``None`` as key: every
@@ -162,7 +157,9 @@ class ReadoutMitigation(Plugin):
         k = len(result.qubits)
         samples = [Sample(int(s), k, float(clipped[s]), err=None if err is None else float(err[s]))
                    for s in np.flatnonzero(clipped > 1e-15)]
-        return Result(samples, result.qubits, result.nbshots, None, None, {**result.meta_data, "readout_mitigated": True})
+        record = {"inverse": [m.tolist() for m in inverses],
+                  "raw": [[s.state, s.probability] for s in result.raw_data]}
+        return Result(samples, result.qubits, result.nbshots, None, None, {**result.meta_data, MITIGATION_KEY: record})
 
     def __repr__(self) -> str:
         return "ReadoutMitigation()" if self._confusion is None else f"ReadoutMitigation({self._confusion!r})"

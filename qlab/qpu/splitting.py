@@ -23,8 +23,13 @@ import numpy as np
 from ..exceptions import QPUDataError
 from .data import Job, Result
 from .observable import Observable, group_estimate, recombine
+from .readout import apply_per_qubit
 
-__all__ = ["basis_jobs", "combine", "frequencies"]
+__all__ = ["basis_jobs", "combine", "frequencies", "MITIGATION_KEY"]
+
+MITIGATION_KEY = "readout_mitigation"
+"""The result ``meta_data`` key under which :class:`~qlab.qpu.ReadoutMitigation` keeps the raw
+frequencies and the inverse confusion matrices of a mitigated result."""
 
 
 def basis_jobs(job: Job) -> list[Job]:
@@ -40,9 +45,19 @@ def combine(observable: Observable, results: Sequence[Result]) -> tuple[float, f
     groups = observable.groups()
     if len(groups) != len(results):
         raise QPUDataError(f"Cannot recombine an observable of {len(groups)} group(s) from {len(results)} result(s).")
-    return recombine(observable, [
-        group_estimate(group, frequencies(result), result.nbshots) for group, result in zip(groups, results)
-    ])
+    return recombine(observable, [_estimate(group.values(), result) for group, result in zip(groups, results)])
+
+
+def _estimate(f: np.ndarray, result: Result) -> tuple[float, float]:
+    """A group's mean and variance; a readout-mitigated sampled result is estimated from its raw shots."""
+    mitigation = result.meta_data.get(MITIGATION_KEY)
+    if mitigation is None or not result.nbshots:
+        return group_estimate(f, frequencies(result), result.nbshots)
+    raw = np.zeros(len(f))
+    for state, probability in mitigation["raw"]:
+        raw[state] += probability
+    g = apply_per_qubit(f, [np.asarray(m).T for m in mitigation["inverse"]])  # f . (M p) = (M^T f) . p
+    return group_estimate(g, raw, result.nbshots)
 
 
 def frequencies(result: Result) -> np.ndarray:
