@@ -51,18 +51,28 @@ def _meta(value: object, what: str) -> dict:
     return dict(value)
 
 
-def _to_json(data: dict) -> str:
-    return json.dumps(data, allow_nan=False, separators=(",", ":"))
+class _Document:
+    """``to_json``/``from_json`` for a class with ``to_dict``/``from_dict``: ``{"schema": ..., <key>: data}``."""
+
+    __slots__ = ()
+    _KEY = ""
+
+    def to_json(self) -> str:
+        """This object as a JSON document with the schema version."""
+        return json.dumps({"schema": SCHEMA, self._KEY: self.to_dict()}, allow_nan=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes):
+        """Read :meth:`to_json` output, checking the schema version and every field."""
+        what = cls._KEY.replace("_", " ")
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError) as err:
+            raise QPUDataError(f"Cannot read {what}: not valid JSON ({err}).") from err
+        return cls.from_dict(field(check_schema(data, what), cls._KEY, dict, what))
 
 
-def _from_json(text: str | bytes, what: str) -> object:
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError) as err:
-        raise QPUDataError(f"Cannot read {what}: not valid JSON ({err}).") from err
-
-
-class Job:
+class Job(_Document):
     """One circuit to run: measure some qubits (sampled or exactly), or estimate an observable.
 
     Args:
@@ -82,6 +92,7 @@ class Job:
     """
 
     __slots__ = ("circuit", "nbshots", "qubits", "observable", "meta_data")
+    _KEY = "job"
 
     def __init__(self, circuit: Circuit, nbshots: int = 0, qubits: Sequence[int] | None = None,
                  observable: Observable | None = None, meta_data: Mapping | None = None):
@@ -139,15 +150,6 @@ class Job:
             field(data, "meta_data", (dict, type(None)), "job", None),
         )
 
-    def to_json(self) -> str:
-        """The job as a JSON document with its schema version."""
-        return _to_json({"schema": SCHEMA, "job": self.to_dict()})
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Job:
-        """Read :meth:`to_json`."""
-        return cls.from_dict(field(check_schema(_from_json(text, "job"), "job"), "job", dict, "job"))
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Job) and self.to_dict() == other.to_dict()
 
@@ -194,7 +196,7 @@ def _strip_terminal_measurements(circuit: Circuit) -> tuple[Circuit, list[int]]:
     return stripped, [measured[c] for c in sorted(measured)]
 
 
-class Batch:
+class Batch(_Document):
     """Jobs submitted together, with metadata for the whole batch.
 
     >>> from qlab import Circuit
@@ -204,6 +206,7 @@ class Batch:
     """
 
     __slots__ = ("jobs", "meta_data")
+    _KEY = "batch"
 
     def __init__(self, jobs: Iterable[Job] = (), meta_data: Mapping | None = None):
         jobs = list(jobs)
@@ -236,15 +239,6 @@ class Batch:
             except QPUDataError as err:
                 raise type(err)(f"Batch job {i}: {err}") from err
         return cls(jobs, field(data, "meta_data", (dict, type(None)), "batch", None))
-
-    def to_json(self) -> str:
-        """The batch as a JSON document with its schema version."""
-        return _to_json({"schema": SCHEMA, "batch": self.to_dict()})
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Batch:
-        """Read :meth:`to_json`."""
-        return cls.from_dict(field(check_schema(_from_json(text, "batch"), "batch"), "batch", dict, "batch"))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Batch) and self.to_dict() == other.to_dict()
@@ -306,7 +300,7 @@ class Sample:
 
 
 @dataclass
-class Result:
+class Result(_Document):
     """What one job gives back.
 
     ``raw_data`` holds one :class:`Sample` per outcome with non-zero probability (or
@@ -326,6 +320,8 @@ class Result:
     """Its standard error (sampled estimates; 0 or ``None`` when exact)."""
     meta_data: dict = dataclass_field(default_factory=dict)
     """The job's metadata plus what the QPU adds (``"qpu"``, ``"seconds"``, ...)."""
+
+    _KEY = "result"
 
     @property
     def probabilities(self) -> dict[str, float]:
@@ -355,15 +351,6 @@ class Result:
                    optional_number(data, "value_error", "result"),
                    _meta(field(data, "meta_data", (dict, type(None)), "result", None), "result"))
 
-    def to_json(self) -> str:
-        """The result as a JSON document with its schema version."""
-        return _to_json({"schema": SCHEMA, "result": self.to_dict()})
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Result:
-        """Read :meth:`to_json`."""
-        return cls.from_dict(field(check_schema(_from_json(text, "result"), "result"), "result", dict, "result"))
-
     def __repr__(self) -> str:
         if self.value is not None:
             err = "" if self.value_error is None else f" ± {self.value_error:.3g}"
@@ -375,13 +362,15 @@ class Result:
 
 
 @dataclass
-class BatchResult:
+class BatchResult(_Document):
     """The results of a batch, in job order."""
 
     results: list = dataclass_field(default_factory=list)
     """One :class:`Result` per job."""
     meta_data: dict = dataclass_field(default_factory=dict)
     """The batch's metadata (plugins read their plans back from here)."""
+
+    _KEY = "batch_result"
 
     def __len__(self) -> int:
         return len(self.results)
@@ -402,16 +391,6 @@ class BatchResult:
         data = mapping(data, "batch result")
         return cls([Result.from_dict(r) for r in field(data, "results", list, "batch result")],
                    _meta(field(data, "meta_data", (dict, type(None)), "batch result", None), "batch result"))
-
-    def to_json(self) -> str:
-        """The batch result as a JSON document with its schema version."""
-        return _to_json({"schema": SCHEMA, "batch_result": self.to_dict()})
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> BatchResult:
-        """Read :meth:`to_json`."""
-        data = check_schema(_from_json(text, "batch result"), "batch result")
-        return cls.from_dict(field(data, "batch_result", dict, "batch result"))
 
     def __repr__(self) -> str:
         return f"BatchResult(<{len(self.results)} result(s)>)"
