@@ -25,7 +25,7 @@ _LAZY = {
     "Result": "qlab.sim",
     "simulate": "qlab.sim",
 }
-_SUBPACKAGES = ("circuit", "sim", "jobs", "devices", "qdmi")
+_SUBPACKAGES = ("circuit", "sim", "jobs", "devices", "qdmi", "qpu")
 
 __all__ = ["QlabError", "__version__", *_LAZY, *_SUBPACKAGES]
 

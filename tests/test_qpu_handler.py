@@ -248,7 +248,7 @@ def test_dask_executor_runs_batches_on_worker_processes():
     jobs = [Job(Circuit(2).ry(0.3 * i, 0).cx(0, 1), qubits=[1, 0]) for i in range(4)]
     jobs.append(Job(BELL, observable=Observable(2, {"XX": 1.0})))
     local = DensityMatrixQPU(noise).submit(Batch(jobs))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=40) as cluster, distributed.Client(cluster) as client:
         remote = DensityMatrixQPU(noise, executor=client).submit(Batch(jobs))
         pids = set(client.run(lambda: __import__("os").getpid()).values())

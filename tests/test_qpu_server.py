@@ -18,7 +18,8 @@ import pytest
 from qlab import Circuit
 from qlab.cli import main
 from qlab.exceptions import AuthenticationError, QPUDataError, QubitLimitError, RemoteQPUError, ResourceLimitError, WireFormatError
-from qlab.qpu import (AllocationModel, Batch, DensityMatrixQPU, Job, Observable, ObservableSplitter, QPUServer,
+from qlab.jobs import JobStore
+from qlab.qpu import (AllocationModel, Batch, DensityMatrixQPU, DeviceQPU, Job, Observable, ObservableSplitter, QPUServer,
                       ReadoutMitigation, RemoteQPU)
 from qlab.qpu.server import SERVER_TYPES
 from qlab.sim import NoiseModel, ReadoutError
@@ -215,6 +216,9 @@ def test_bad_server_arguments():
         DensityMatrixQPU().serve(0, HOST, "async", background=True)
     with pytest.raises(QPUDataError, match="max_request_bytes must be a positive int"):
         DensityMatrixQPU().serve(0, HOST, max_request_bytes=0, background=True)
+    with DeviceQPU("ideal", store=JobStore(":memory:")) as device:
+        with pytest.raises(WireFormatError, match="cannot be served with server_type 'fork'.*use 'threaded' or 'pool'"):
+            (ObservableSplitter() | device).serve(0, HOST, "fork", background=True)
 
 
 def test_command_line_serves_a_device_until_terminated(tmp_path):

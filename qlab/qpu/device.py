@@ -82,6 +82,9 @@ class DeviceQPU(QPUHandler):
         self.timeout = timeout
         """Seconds to wait for one job (``None``: no limit)."""
 
+    fork_safe = False
+    """A forked copy would queue jobs that no worker thread runs: serve with "threaded" or "pool"."""
+
     @property
     def store(self) -> JobStore:
         """The job store the device's jobs are recorded in."""

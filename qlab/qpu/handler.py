@@ -184,6 +184,11 @@ class QPUHandler:
         """The limits in force (``None``: none)."""
         return self._limits
 
+    @property
+    def fork_safe(self) -> bool:
+        """Whether a forked copy of this QPU can run jobs (no worker threads or event loops it relies on)."""
+        return True
+
     # ------------------------------------------------------------ serving
     def serve(self, port: int, host_ip: str = "localhost", server_type: str | None = None, **options):
         """Run this QPU inside an HTTP+JSON server (see :func:`qlab.qpu.server.serve`)."""
@@ -243,6 +248,10 @@ class PluginStack(QPUHandler):
     @property
     def limits(self) -> AllocationModel | None:
         return self._qpu.limits
+
+    @property
+    def fork_safe(self) -> bool:
+        return self._qpu.fork_safe
 
     def __repr__(self) -> str:
         return f"{self._chain!r} | {self._qpu!r}"

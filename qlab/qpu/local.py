@@ -81,6 +81,11 @@ class DensityMatrixQPU(QPUHandler):
             results.append(result)
         return BatchResult(results)
 
+    @property
+    def fork_safe(self) -> bool:
+        """Only without an executor: a forked copy of a Dask client has no event loop."""
+        return self.executor is None
+
     def get_specs(self) -> HardwareSpecs:
         return HardwareSpecs(
             nbqbits=self.max_qubits, topology=None, gate_set=(),

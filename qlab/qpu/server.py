@@ -284,6 +284,11 @@ class QPUServer:
             raise WireFormatError(f"Unknown server_type {server_type!r}; allowed: {', '.join(SERVER_TYPES)}.")
         if server_type not in _CLASSES:
             raise WireFormatError(f"server_type 'fork' needs os.fork, which this platform lacks; use 'threaded'.")
+        if server_type == "fork" and not qpu.fork_safe:
+            raise WireFormatError(
+                f"{qpu!r} cannot be served with server_type 'fork': a forked process would not have its worker "
+                "threads (job queues, Dask clients); use 'threaded' or 'pool'."
+            )
         if token is not None and (not isinstance(token, str) or not token):
             raise QlabTypeError("token must be a non-empty str or None.")
         if isinstance(max_request_bytes, bool) or not isinstance(max_request_bytes, int) or max_request_bytes < 1:
