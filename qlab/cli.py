@@ -5,10 +5,10 @@ serves a device as a QPU (:class:`qlab.qpu.DeviceQPU`, jobs recorded in the
 default job store) until Ctrl-C or SIGTERM. ``--port 0`` picks a free port;
 the first line printed says where the server listens.
 
->>> main(["serve", "--device", "nope", "--port", "0"])
+>>> main(["serve", "--device", "training5", "--port", "0", "--token-file", "/no/such/file"])
 Traceback (most recent call last):
 ...
-SystemExit: qlab serve: No device 'nope' in this session; it has ...
+SystemExit: qlab serve: cannot read the token file: [Errno 2] No such file or directory: '/no/such/file'
 """
 
 from __future__ import annotations

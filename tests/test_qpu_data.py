@@ -175,6 +175,8 @@ def test_wrong_types_are_refused():
     ('{"schema": "qlab.qpu/1", "job": {"circuit": {"num_qubits": 1, "instructions": []}, "observable": {"nqbits": 1, "terms": [["Z"]]}}}',
      r"each term must be \[pauli, coefficient\]"),
     ("{not json", "not valid JSON"),
+    ('{"schema": "qlab.qpu/1", "job": {"circuit": {"num_qubits": 1000000000, "instructions": []}}}',
+     r"num_qubits must be in 0..4096, got 1000000000"),
 ])
 def test_malformed_documents_are_refused_naming_the_field(text, match):
     with pytest.raises(QPUDataError, match=match):

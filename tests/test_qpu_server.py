@@ -128,6 +128,8 @@ def test_malformed_truncated_oversized_and_misdirected_requests(server):
     assert status == 400 and body["error"]["message"] == "The request body is truncated: got 28 of 100 bytes."
     status, body = raw_request(port, post("/v1/submit", b"", length=10**9))
     assert status == 413 and "more than this server's limit" in body["error"]["message"]
+    status, body = raw_request(port, post("/v1/submit", b"[" * 100_000))
+    assert status == 400 and body["error"]["type"] == "WireFormatError"
     status, body = raw_request(port, post("/v1/nothing", b"{}"))
     assert status == 404 and "POST /v1/submit" in body["error"]["message"]
     status, body = raw_request(port, b"POST /v1/specs HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -1,7 +1,10 @@
 """``RemoteQPU``: a QPU served elsewhere, used like a local one (plugins stack on it).
 
 Each thread keeps one HTTP connection to the server (kept alive when the
-server allows it). A server-side error comes back as the same qlab
+server allows it). When a kept-alive connection turns out to be closed by the
+server, the call is sent once more on a fresh connection (a job may then run
+twice on the server; QPU jobs have no side effects there beyond a
+:class:`~qlab.qpu.DeviceQPU`'s job record). A server-side error comes back as the same qlab
 exception type with the same message (:func:`qlab.qpu.wire.error_from_wire`).
 
 >>> from qlab.qpu import RemoteQPU

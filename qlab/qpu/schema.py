@@ -42,6 +42,9 @@ __all__ = ["SCHEMA", "check_schema", "circuit_to_dict", "circuit_from_dict", "fi
 SCHEMA = "qlab.qpu/1"
 """The version tag of every top-level QPU document."""
 
+MAX_QUBITS = 4096
+"""The most qubits a circuit read from data may declare (as :func:`qlab.load_qasm` allows)."""
+
 _CIRCUIT_OPS = ("name", "qubits", "params", "matrix", "label", "unit")
 
 
@@ -128,8 +131,8 @@ def circuit_from_dict(data: object) -> Circuit:
     """
     data = mapping(data, "circuit")
     n = field(data, "num_qubits", int, "circuit")
-    if n < 0:
-        raise QPUDataError(f"Invalid circuit: num_qubits must be >= 0, got {n}.")
+    if not 0 <= n <= MAX_QUBITS:
+        raise QPUDataError(f"Invalid circuit: num_qubits must be in 0..{MAX_QUBITS}, got {n}.")
     circuit = Circuit(n)
     for i, item in enumerate(field(data, "instructions", list, "circuit")):
         where = f"circuit instruction {i}"

@@ -393,6 +393,8 @@ class QPUServer:
             request = json.loads(body)
         except (UnicodeDecodeError, ValueError) as err:
             raise WireFormatError(f"The request body is not valid JSON: {err}.") from err
+        except RecursionError:
+            raise WireFormatError("The request body nests JSON too deeply.") from None
         request = check_schema(request, f"the {endpoint} request")
         if endpoint == "specs":
             return encode({"specs": self.qpu.get_specs().to_dict()})
