@@ -236,8 +236,10 @@ def test_device_qpu_on_a_qdmi_device_and_its_errors():
         qpu = DeviceQPU(session.device("sc20"))
         result = qpu.submit(Job(Circuit(2).h(0).cx(0, 1), 100))
         assert session.store.get(result.meta_data["job_ids"][0]).family == "qpu"
+        before = len(session.store.df())
         with pytest.raises(InvalidArgument, match="sites 0 and 7 are not coupled"):
-            qpu.submit(Job(Circuit(8).cx(0, 7)))
+            qpu.submit(Batch([Job(Circuit(2).h(0), 10), Job(Circuit(8).cx(0, 7))]))
+        assert len(session.store.df()) == before  # nothing was queued
     with pytest.raises(QlabTypeError, match="DeviceQPU takes a device id"):
         DeviceQPU(5)
 

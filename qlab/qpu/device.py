@@ -111,11 +111,13 @@ class DeviceQPU(QPUHandler):
         return self._run_batch(Batch([job])).results[0]
 
     def _run_batch(self, batch: Batch) -> BatchResult:
-        plans = []
+        """Check every job's program on the device first, then queue them all, then collect."""
+        checked = []
         for job in batch.jobs:
             parts = [job] if job.observable is None else basis_jobs(job)
-            readout = job.observable is None
-            plans.append((job, [(part, self._submit(part), readout) for part in parts]))
+            checked.append((job, [(part, self._program(part)) for part in parts]))
+        plans = [(job, [(part, self._enqueue(part, program), job.observable is None) for part, program in parts])
+                 for job, parts in checked]
         results = []
         for job, parts in plans:
             done = [self._collect(part, record_id, readout) for part, record_id, readout in parts]
@@ -129,10 +131,14 @@ class DeviceQPU(QPUHandler):
             results.append(result)
         return BatchResult(results)
 
-    def _submit(self, job: Job) -> str:
+    def _program(self, job: Job) -> str:
+        """The job as an OpenQASM 3 program the device accepts (raises the device's error if not)."""
         program = measurement_circuit(job).to_qasm(3)
         self.device._check_access()
         self.device._prepare(ProgramFormat.QASM3, program)
+        return program
+
+    def _enqueue(self, job: Job, program: str) -> str:
         seed = self._seeds.next() if self.device.seeded else None
         record = JobRecord.new("qpu", self.device.id, program, "qasm3", {"shots": max(job.nbshots, 1), "seed": seed})
         self.device._job_queue().submit(record)
