@@ -246,7 +246,7 @@ def test_device_qpu_on_a_qdmi_device_and_its_errors():
 
 def test_dask_executor_runs_batches_on_worker_processes():
     distributed = pytest.importorskip("distributed")
-    noise = NoiseModel().with_gate_error("h", depolarizing(0.05)).with_readout_error(ReadoutError(0.02, 0.04))
+    noise = NoiseModel().with_gate_error(["h", "ry"], depolarizing(0.05)).with_readout_error(ReadoutError(0.02, 0.04))
     jobs = [Job(Circuit(2).ry(0.3 * i, 0).cx(0, 1), qubits=[1, 0]) for i in range(4)]
     jobs.append(Job(BELL, observable=Observable(2, {"XX": 1.0})))
     local = DensityMatrixQPU(noise).submit(Batch(jobs))

@@ -12,7 +12,8 @@ from qlab.qpu import Batch, DensityMatrixQPU, Job, Observable, ObservableSplitte
 from reference import Depolarizing, NoiseSpec, AmplitudeDamping, pauli_string, simulate as reference_simulate
 
 NOISE = NoiseSpec(
-    gate_errors={("h", None): Depolarizing(0.03), ("cx", None): Depolarizing(0.05, 2), ("rx", None): AmplitudeDamping(0.1)},
+    gate_errors={("h", None): Depolarizing(0.03), ("cx", None): Depolarizing(0.05, 2), ("rx", None): AmplitudeDamping(0.1),
+                 ("ry", None): AmplitudeDamping(0.05)},
     readout={None: (0.02, 0.05), 1: (0.1, 0.04)},
 )
 

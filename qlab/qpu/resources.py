@@ -68,6 +68,7 @@ class CostModel:
     def calibrate(cls, qubits: int = 8, gates: int = 40) -> CostModel:
         """Measure the constants on this machine with a few short simulations (best of three each)."""
         from ..sim import simulate
+        from .execute import run_job
 
         rng = np.random.default_rng(0)
         circuit = Circuit(qubits)
@@ -88,7 +89,8 @@ class CostModel:
         big = best(lambda: simulate(circuit))
         per_coefficient = max(big - per_job, 1e-9) / (2 * gates * 4**qubits)
         shots = 200_000
-        per_shot = max(best(lambda: simulate(tiny, shots=shots, seed=1)) - per_job, 0.0) / shots
+        sampled, exact = Job(tiny, shots), Job(tiny)
+        per_shot = max(best(lambda: run_job(sampled, None, 1)) - best(lambda: run_job(exact, None, 1)), 0.0) / shots
         return cls(per_coefficient, per_job, per_shot)
 
     def seconds(self, qubits: int, blocks: int, shots: int, groups: int = 1) -> float:
