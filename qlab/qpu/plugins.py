@@ -18,7 +18,7 @@ import numpy as np
 
 from ..devices.natives import unroll
 from ..exceptions import QPUDataError
-from .data import Batch, BatchResult, Job, Result, Sample
+from .data import Batch, BatchResult, Result, Sample
 from .handler import Plugin
 from .observable import Observable
 from .specs import HardwareSpecs

@@ -283,7 +283,7 @@ class QPUServer:
         if server_type not in SERVER_TYPES:
             raise WireFormatError(f"Unknown server_type {server_type!r}; allowed: {', '.join(SERVER_TYPES)}.")
         if server_type not in _CLASSES:
-            raise WireFormatError(f"server_type 'fork' needs os.fork, which this platform lacks; use 'threaded'.")
+            raise WireFormatError("server_type 'fork' needs os.fork, which this platform lacks; use 'threaded'.")
         if server_type == "fork" and not qpu.fork_safe:
             raise WireFormatError(
                 f"{qpu!r} cannot be served with server_type 'fork': a forked process would not have its worker "
