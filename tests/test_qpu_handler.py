@@ -274,3 +274,13 @@ def test_reprs_read_like_constructors():
     assert repr(Job(BELL, 10)) == "Job(Circuit(2).h(0).cx(0, 1), nbshots=10, qubits=(0, 1))"
     assert "DensityMatrixQPU" in DensityMatrixQPU()._repr_html_()
     np.testing.assert_equal(repr(AllocationModel(max_jobs=2, max_qubits=4)), "AllocationModel(max_qubits=4, max_jobs=2)")
+
+
+def test_device_qpu_on_mqt_cores_simulator():
+    pytest.importorskip("mqt.core")
+    with DeviceQPU("mqt.ddsim.default", store=JobStore(":memory:")) as qpu:
+        sampled = qpu.submit(Job(Circuit(3).h(0).cx(0, 1).x(2), 200, qubits=[2, 0, 1]))
+        exact = qpu.submit(Job(Circuit(2).x(1)))
+        assert qpu.store.df()["family"].tolist() == ["qpu", "qpu"]
+    assert set(sampled.probabilities) == {"100", "111"}
+    assert exact.probabilities == {"01": 1.0}
