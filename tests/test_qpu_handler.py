@@ -9,7 +9,7 @@ from qlab import Circuit
 from qlab.devices import load_device
 from qlab.exceptions import QlabTypeError, QPUDataError, ResourceLimitError
 from qlab.jobs import JobStore
-from qlab.qdmi import InvalidArgument, Session
+from qlab.qdmi import QdmiError, Session
 from qlab.qpu import (AllocationModel, Batch, BatchResult, CostModel, DensityMatrixQPU, DeviceQPU, GateSetRewriter, Job,
                       Observable, ObservableSplitter, Plugin, PluginChain, PluginStack, QPUHandler, ReadoutMitigation,
                       Result)
@@ -237,7 +237,7 @@ def test_device_qpu_on_a_qdmi_device_and_its_errors():
         result = qpu.submit(Job(Circuit(2).h(0).cx(0, 1), 100))
         assert session.store.get(result.meta_data["job_ids"][0]).family == "qpu"
         before = len(session.store.df())
-        with pytest.raises(InvalidArgument, match="sites 0 and 7 are not coupled"):
+        with pytest.raises(QdmiError, match="sites 0 and 7 are not coupled"):
             qpu.submit(Batch([Job(Circuit(2).h(0), 10), Job(Circuit(8).cx(0, 7))]))
         assert len(session.store.df()) == before  # nothing was queued
     with pytest.raises(QlabTypeError, match="DeviceQPU takes a device id"):

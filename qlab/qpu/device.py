@@ -32,7 +32,7 @@ import numpy as np
 from ..devices import DeviceDescription, device_ids
 from ..exceptions import JobStateError, QlabTypeError, SimulationError
 from ..jobs import JobRecord, JobStatus, JobStore
-from ..qdmi import Device, LocalDevice, ProgramFormat, Session
+from ..qdmi import Device, LocalDevice, NotSupported, ProgramFormat, Session
 from .data import Batch, BatchResult, Job, Result, Sample
 from .execute import SeedSource, measurement_circuit
 from .handler import QPUHandler
@@ -177,7 +177,10 @@ class DeviceQPU(QPUHandler):
         return p
 
     def _confusion(self, qubit: int) -> np.ndarray:
-        noise = getattr(self.device, "noise_model", None)
+        try:
+            noise = self.device.noise_model()
+        except NotSupported:  # not simulated by qlab's engine: its shots carry whatever readout it has
+            noise = None
         error = None if noise is None else noise.readout_error(qubit)
         return np.eye(2) if error is None else error.matrix
 
