@@ -48,6 +48,11 @@ __all__ = [
     "ChainError",
     "ChainDefinitionError",
     "ChainPluginError",
+    "QPUDataError",
+    "WireFormatError",
+    "ResourceLimitError",
+    "AuthenticationError",
+    "RemoteQPUError",
 ]
 
 
@@ -220,3 +225,22 @@ class ChainPluginError(ChainError):
     def __init__(self, message: str, plugin: str | None = None):
         super().__init__(message)
         self.plugin = plugin
+# ---------------------------------------------------------------------- qpu
+class QPUDataError(QlabError, ValueError):
+    """A QPU job, batch, result or observable is malformed (the message names the field)."""
+
+
+class WireFormatError(QPUDataError):
+    """A request or response of the QPU wire format is malformed, truncated or too large."""
+
+
+class ResourceLimitError(QlabError, ValueError):
+    """A batch needs more than a QPU's allocation limits allow (named job, resource, estimate and limit)."""
+
+
+class AuthenticationError(QlabError, PermissionError):
+    """A QPU server refused a call: its bearer token is missing or wrong."""
+
+
+class RemoteQPUError(QlabError, ConnectionError):
+    """A QPU server could not be reached, dropped the connection, or failed in a way qlab does not name."""

@@ -14,6 +14,7 @@ import importlib
 _LAZY: dict[str, str] = {
     "ChainDiagram": "qlab.lab.chain",
     "EmulatorView": "qlab.lab.emulator",
+    "QPUView": "qlab.lab.qpu",
 }
 
 __all__ = sorted(_LAZY)
