@@ -12,6 +12,18 @@ import importlib
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    # device descriptions for views (the protocol every family's device plugs into)
+    "DeviceSpecs": "qlab.lab.specs",
+    "device_specs": "qlab.lab.specs",
+    # plots
+    "plot_coupling_map": "qlab.lab.plots",
+    "plot_calibration": "qlab.lab.plots",
+    "plot_histogram": "qlab.lab.plots",
+    "compare": "qlab.lab.plots",
+    "plot_density_matrix": "qlab.lab.plots",
+    # widgets
+    "DeviceConsole": "qlab.lab.console",
+    "JobQueue": "qlab.lab.queue",
 }
 
 __all__ = sorted(_LAZY)
