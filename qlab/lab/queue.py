@@ -61,8 +61,12 @@ class JobQueue(widgets.VBox):
         max_rows: the newest rows shown (older jobs stay in the store and in :meth:`rows`).
     """
 
+    refresher: Refresher | None = None
+    _closed = False
+
     def __init__(self, store=None, *, sources: Iterable = (), device: str | None = None, family: str | None = None,
                  status: str | None = None, interval: float = DEFAULT_INTERVAL, max_rows: int = 50):
+        self._rows: dict[str, tuple[widgets.HBox, list[widgets.HTML], widgets.Button]] = {}
         if not interval > 0:
             raise QlabError(f"JobQueue: interval must be a positive number of seconds, got {interval!r}.")
         self.store = default_store() if store is None else store
@@ -83,7 +87,6 @@ class JobQueue(widgets.VBox):
         self.result_image = widgets.Image(format="png")
         self.result_table = widgets.HTML()
         self.selected: str | None = None
-        self._rows: dict[str, tuple[widgets.HBox, list[widgets.HTML], widgets.Button]] = {}
         self.refresher = Refresher(self.refresh, self.interval)
         """Calls :meth:`refresh` every :attr:`interval` seconds while the kernel's event loop runs."""
         self._closed = False
@@ -214,7 +217,8 @@ class JobQueue(widgets.VBox):
     def close(self) -> None:
         """Stop refreshing and close the widget and its rows."""
         self._closed = True
-        self.refresher.stop()
+        if self.refresher is not None:
+            self.refresher.stop()
         for box, _, _ in self._rows.values():
             box.close()
         self._rows.clear()
