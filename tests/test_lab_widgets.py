@@ -215,3 +215,59 @@ def test_queue_refreshes_on_the_event_loop_and_stops_when_closed():
 def test_queue_rejects_a_bad_interval():
     with pytest.raises(QlabError, match="interval must be a positive number of seconds, got 0"):
         JobQueue(JobStore(":memory:"), interval=0)
+
+
+# ------------------------------------------------------------ noise explorer
+def test_explorer_fidelity_follows_the_depolarizing_formula():
+    import qlab
+    from qlab.lab import NoiseExplorer
+
+    explorer = NoiseExplorer(qlab.Circuit(2).h(0).cx(0, 1).measure_all())
+    assert explorer.fidelity == pytest.approx(1.0) and bytes(explorer.image.value).startswith(PNG)
+    for p in (0.05, 0.2):
+        explorer.depolarizing.value = p
+        # h then depolarizing p: F = 1 - p/2 with |Phi+>; cx then 2-qubit depolarizing p: F -> (1 - p) F + p/4
+        assert explorer.fidelity == pytest.approx((1 - p) * (1 - p / 2) + p / 4)
+        assert f"{explorer.fidelity:.4f}" in explorer.stats.value
+
+
+def test_explorer_relaxation_matches_the_t1_decay_of_an_excited_qubit():
+    import math
+
+    import qlab
+    from qlab.lab import NoiseExplorer
+
+    explorer = NoiseExplorer(qlab.Circuit(1).x(0).measure_all())
+    explorer.t1.value, explorer.t2.value, explorer.gate_time.value = 10.0, 10.0, 1000.0
+    # the x gate lasts 1 µs with T1 = 10 µs: P(1) = exp(-0.1)
+    assert explorer.fidelity == pytest.approx(math.exp(-0.1))
+    explorer.readout.value = 0.1
+    assert explorer.fidelity == pytest.approx(math.exp(-0.1))  # readout errors do not change the state
+    explorer.t2.value = 50.0
+    assert "T2 (50 µs) cannot exceed 2·T1 (20 µs)" in explorer.stats.value
+
+
+# ------------------------------------------------------------------ progress
+def test_batch_and_wait_all_with_progress(session, capsys):
+    from qlab.lab import submit_batch, wait_all
+
+    device = session.device("ideal")
+    programs = [EXAMPLES["Bell pair"], EXAMPLES["X on qubit 1"], EXAMPLES["superposition"]]
+    jobs = submit_batch(device, programs, shots=100, seed=5)
+    statuses = wait_all(jobs, timeout=120)
+    assert [s.name for s in statuses] == ["DONE"] * 3
+    assert jobs[1].counts() == {"01": 100}
+    assert "jobs: 100%" in capsys.readouterr().err
+
+
+def test_wait_all_times_out_with_a_clear_message(session):
+    from qlab.exceptions import QlabTimeoutError
+    from qlab.lab import submit_batch, wait_all
+
+    device = session.device("ideal")
+    release = hold(device)
+    jobs = submit_batch(device, [EXAMPLES["Bell pair"]] * 2, progress=False)
+    with pytest.raises(QlabTimeoutError, match=r"2 of 2 job\(s\) still running after 0.1 s"):
+        wait_all(jobs, timeout=0.1, progress=False)
+    release.set()
+    assert [s.name for s in wait_all(jobs, progress=False)] == ["DONE", "DONE"]

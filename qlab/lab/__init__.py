@@ -24,6 +24,11 @@ _LAZY: dict[str, str] = {
     # widgets
     "DeviceConsole": "qlab.lab.console",
     "JobQueue": "qlab.lab.queue",
+    "NoiseExplorer": "qlab.lab.explorer",
+    # long work with a progress bar
+    "wait_all": "qlab.lab.progress",
+    "submit_batch": "qlab.lab.progress",
+    "sweep": "qlab.lab.progress",
 }
 
 __all__ = sorted(_LAZY)
