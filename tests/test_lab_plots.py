@@ -182,7 +182,13 @@ def test_coupling_map_draws_every_coupling_with_readable_labels(session):
     cz = {pair: f for pair, f in zip(sc20.operation("cz").sites, sc20.operation("cz").fidelities)}
     assert list(edges.get_array()) == pytest.approx([cz[p] for p in sc20.coupling_map])
     nodes = ax.collections[-1]
-    for text, face in zip(ax.texts, nodes.get_facecolors()):
+    readout = np.array([s.readout_fidelity for s in sc20.sites])
+    faces = nodes.cmap(nodes.norm(readout))  # the colour each site's value maps to
+    assert np.allclose(nodes.get_facecolors(), faces)
+    ax.figure.canvas.draw()
+    drawn_edges = edges.get_colors()
+    assert len(drawn_edges) == len(sc20.coupling_map) and len({tuple(c) for c in drawn_edges}) > 1  # coloured by fidelity
+    for text, face in zip(ax.texts, faces):
         luminance = 0.2126 * face[0] + 0.7152 * face[1] + 0.0722 * face[2]
         ink = matplotlib.colors.to_rgb(text.get_color())[0]
         assert abs(luminance - ink) > 0.45  # dark ink on light nodes, white on dark ones

@@ -28,7 +28,7 @@ from .plots import SITE_PROPERTIES, plot_calibration, plot_coupling_map
 from .queue import DEFAULT_INTERVAL, JobQueue
 from .refresh import Refresher
 from .specs import device_specs
-from .views import error_html, figure_png, histogram_png, result_html
+from .views import Png, error_html, figure_png, histogram_png, result_html
 
 __all__ = ["DeviceConsole", "EXAMPLES", "TABS"]
 
@@ -70,6 +70,8 @@ class DeviceConsole(widgets.VBox):
         for i, title in enumerate(TABS):
             self.tabs.set_title(i, title)
         super().__init__([self.header, self.tabs])
+        self.add_class("qlab-console")
+        self.result_image.add_class("qlab-result-image")
         self.refresh()
         self.refresher = Refresher(self.refresh, interval)
         self.refresher.start()
@@ -88,8 +90,7 @@ class DeviceConsole(widgets.VBox):
         images = []
         for what in ("coherence", "readout", "gates"):
             try:
-                images.append(widgets.Image(value=figure_png(lambda ax, w=what: plot_calibration(s, w, ax=ax),
-                                                             (7, 3)), format="png"))
+                images.append(Png(figure_png(lambda ax, w=what: plot_calibration(s, w, ax=ax), (7, 3))))
             except QlabError as err:
                 images.append(widgets.HTML(f"<p>{html.escape(str(err))}</p>"))
         return widgets.VBox([tables, *images])
@@ -97,7 +98,7 @@ class DeviceConsole(widgets.VBox):
     def _topology_tab(self) -> widgets.Widget:
         self.color_by = widgets.Dropdown(options=list(SITE_PROPERTIES), value="t1", description="colour sites by")
         self.color_by.style.description_width = "8em"
-        self.topology = widgets.Image(format="png")
+        self.topology = Png()
         self.color_by.observe(lambda _c: self._draw_topology(), names="value")
         self._draw_topology()
         return widgets.VBox([self.color_by, self.topology])
@@ -113,7 +114,7 @@ class DeviceConsole(widgets.VBox):
         self.seed = widgets.Text(value="", placeholder="random", description="seed")
         self.submit_button = widgets.Button(description="Submit", button_style="primary", icon="play")
         self.submit_message = widgets.HTML()
-        self.result_image = widgets.Image(format="png")
+        self.result_image = Png()
         self.result_table = widgets.HTML()
         self.example.observe(lambda c: setattr(self.program, "value", EXAMPLES[c["new"]]), names="value")
         self.submit_button.on_click(lambda _b: self.submit())

@@ -27,7 +27,7 @@ from ..circuit.gates import GATES
 from ..exceptions import QlabError
 from ..sim import NoiseModel, ReadoutError, depolarizing, simulate, thermal_relaxation
 from ..sim.plotting import as_distribution, plot_distributions
-from .views import error_html, figure_png
+from .views import Png, error_html, figure_png
 
 __all__ = ["NoiseExplorer", "explorer_noise"]
 
@@ -103,7 +103,7 @@ class NoiseExplorer(widgets.VBox):
         self.readout = widgets.FloatSlider(0.0, min=0, max=0.2, step=0.005, readout_format=".3f",
                                            description="readout error", style=style, layout=layout)
         self.stats = widgets.HTML()
-        self.image = widgets.Image(format="png")
+        self.image = Png()
         self.fidelity = 1.0
         """Fidelity of the noisy state with the ideal one, for the current sliders."""
         self.purity = 1.0

@@ -74,15 +74,18 @@ def plot_coupling_map(device, ax=None, color_by: str = "t1"):
             rows = specs.gates[specs.gates["gate"] == gate]
             fid = {tuple(sorted(s)): f for s, f in zip(rows["sites"], rows["fidelity"]) if f is not None}
         edge_values = np.array([fid.get(tuple(sorted(p)), np.nan) for p in pairs], dtype=float)
-        edges = LineCollection([xy[list(p)] for p in pairs], linewidths=4, zorder=1, colors="0.6")
+        edges = LineCollection([xy[list(p)] for p in pairs], linewidths=4, zorder=1)
         if np.isfinite(edge_values).any():
             edges.set_array(np.ma.masked_invalid(edge_values))
             edges.set_cmap("viridis")
             ax.figure.colorbar(edges, ax=ax, label=f"{gate} fidelity", shrink=0.8)
+        else:
+            edges.set_color("0.6")
         ax.add_collection(edges)
     finite = np.isfinite(values)
     colours = {"c": values, "cmap": "coolwarm", "plotnonfinite": True} if finite.any() else {"color": "0.85"}
     nodes = ax.scatter(*xy.T, s=380, edgecolors="black", zorder=2, **colours)
+    nodes.update_scalarmappable()  # map the values to colours now, to pick readable label colours
     face = nodes.get_facecolors()
     for i, (x, y) in enumerate(xy):
         colour = face[i] if len(face) > 1 else face[0]

@@ -34,7 +34,7 @@ import pandas as pd
 from ..exceptions import QlabError
 from ..jobs import JobRecord, JobStatus, default_store
 from .refresh import Refresher
-from .views import counts_of_record, error_html, format_time, histogram_png, result_html
+from .views import Png, counts_of_record, error_html, format_time, histogram_png, result_html
 
 __all__ = ["JobQueue", "DEFAULT_INTERVAL", "COLUMNS"]
 
@@ -45,7 +45,7 @@ COLUMNS = ["id", "family", "device", "status", "shots", "program", "submitted", 
 """The table's columns; times are UTC, ``queued_s`` and ``running_s`` are seconds spent in each state."""
 
 _ALL = "all"
-_WIDTHS = ["8em", "5.5em", "7em", "6.5em", "4.5em", "14em", "6em", "5em", "5em"]
+_WIDTHS = ["6.5em", "5.5em", "7em", "6.5em", "4.5em", "15em", "6em", "6em", "6em"]
 
 
 class JobQueue(widgets.VBox):
@@ -84,7 +84,7 @@ class JobQueue(widgets.VBox):
         self.summary = widgets.HTML()
         self.body = widgets.VBox()
         self.result_title = widgets.HTML()
-        self.result_image = widgets.Image(format="png")
+        self.result_image = Png()
         self.result_table = widgets.HTML()
         self.selected: str | None = None
         self.refresher = Refresher(self.refresh, self.interval)
@@ -101,6 +101,7 @@ class JobQueue(widgets.VBox):
                 box.options, box.value = [_ALL, value], value
         for box in (self.device_filter, self.family_filter, self.status_filter):
             box.observe(lambda _change: self.refresh(), names="value")
+        self.add_class("qlab-job-queue")
         self.refresh()
         self.refresher.start()
 
@@ -152,10 +153,12 @@ class JobQueue(widgets.VBox):
                                   tooltip=f"show the result of job {job_id}")
             cancel.on_click(lambda _b, j=job_id: self.cancel(j))
             view.on_click(lambda _b, j=job_id: self.show(j))
-            self._rows[job_id] = (widgets.HBox([*cells, cancel, view]), cells, cancel)
+            row = widgets.HBox([*cells, cancel, view])
+            row.add_class("qlab-job-row")
+            self._rows[job_id] = (row, cells, cancel)
         _, cells, cancel = self._rows[job_id]
         for cell, name in zip(cells, COLUMNS):
-            text = _format(name, values[name])
+            text = _one_line(_format(name, values[name]))
             if cell.value != text:
                 cell.value = text
         cancel.disabled = JobStatus(values["status"]).finished
@@ -249,7 +252,7 @@ def _span(start: float | None, stop: float | None) -> float | None:
 def _short(program: str) -> str:
     lines = [line.strip() for line in program.splitlines() if line.strip() and not line.strip().startswith(("OPENQASM", "include"))]
     text = " ".join(lines)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return text if len(text) <= 32 else text[:31] + "…"
 
 
 def _format(name: str, value) -> str:
@@ -270,4 +273,8 @@ def _format(name: str, value) -> str:
 
 
 def _cell(text: str, width: str) -> widgets.HTML:
-    return widgets.HTML(text, layout=widgets.Layout(width=width, overflow="hidden"))
+    return widgets.HTML(_one_line(text), layout=widgets.Layout(width=width, overflow="hidden"))
+
+
+def _one_line(text: str) -> str:
+    return f"<div style='white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>{text}</div>"

@@ -16,13 +16,14 @@ import html
 import io
 import time
 
+import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
 from ..exceptions import QlabError
 from ..sim.plotting import as_distribution, more_outcomes_note, plot_distributions, top_outcomes
 
-__all__ = ["counts_of_record", "result_html", "histogram_png", "figure_png", "error_html", "format_time", "COUNT_READERS"]
+__all__ = ["Png", "counts_of_record", "result_html", "histogram_png", "figure_png", "error_html", "format_time", "COUNT_READERS"]
 
 COUNT_READERS: dict[str, object] = {}
 """Family name -> function(record) -> counts, for families whose results dict differs from QDMI's."""
@@ -117,3 +118,15 @@ def _demo_record():
     record = JobRecord.new("qdmi", "ideal")
     record.results = {"keys": ["00", "11"], "shots": [0, 1, 0, 0]}
     return record
+
+
+class Png(widgets.Image):
+    """A PNG shown at its own size (never stretched to the cell's width), hidden while empty."""
+
+    def __init__(self, value: bytes = b""):
+        super().__init__(value=value, format="png",
+                         layout=widgets.Layout(align_self="flex-start", display="" if value else "none"))
+        self.observe(self._toggle, names="value")
+
+    def _toggle(self, change) -> None:
+        self.layout.display = "" if change["new"] else "none"
