@@ -23,6 +23,8 @@ __all__ = [
     "CircuitError",
     "QasmError",
     "UnsupportedQasmError",
+    "QasmLimitError",
+    "QasmQubitLimitError",
     "ChannelError",
     "NoiseModelError",
     "SimulationError",
@@ -35,6 +37,7 @@ __all__ = [
     "DeviceProgramError",
     "UnsupportedProgramError",
     "JobNotFoundError",
+    "AmbiguousJobIdError",
     "JobStateError",
     "JobQueueError",
     "JobStoreError",
@@ -89,6 +92,14 @@ class QubitLimitError(SimulationError):
     """A program needs more qubits than the simulator may hold."""
 
 
+class QasmLimitError(QasmError):
+    """An OpenQASM program over a size limit of ``load_qasm`` (the message names it), refused before any work."""
+
+
+class QasmQubitLimitError(QasmLimitError, QubitLimitError):
+    """An OpenQASM program that declares more qubits than ``load_qasm``'s ``max_qubits``."""
+
+
 class SimulationStopped(QlabError):
     """A running simulation was asked to stop (its job was cancelled)."""
 
@@ -120,6 +131,10 @@ class JobNotFoundError(QlabError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousJobIdError(QlabError, LookupError):
+    """A short job id is the start of several stored ids (the message lists them)."""
 
 
 class JobStateError(QlabError, ValueError):
