@@ -22,7 +22,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from ipykernel.kernelspec import write_kernel_spec
+from test_notebooks import _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -116,12 +116,6 @@ def lab(tmp_path_factory):
             server.wait(timeout=30)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def open_and_run_all(browser, lab, name: str):
     """A page with ``name`` open in JupyterLab after "Run All Cells" finished (every prompt numbered)."""
     base, token = lab
@@ -177,13 +171,19 @@ def tab_labels(console) -> list[str]:
     return [t.strip() for t in console.locator(".lm-TabBar-tabLabel").all_inner_texts()]
 
 
-def test_quickstart_console_submit_job_table_and_histograms(browser, lab):
+def open_console(browser, lab, name: str):
+    """Run notebook ``name`` and return ``(page, console)``, its first device console, after checking its tabs."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page = open_and_run_all(browser, lab, "00_quickstart.ipynb")
+    page = open_and_run_all(browser, lab, name)
+    console = page.locator(".qlab-console").first
+    console.scroll_into_view_if_needed()
+    assert tab_labels(console) == ["Overview", "Calibration", "Topology", "Submit", "Jobs"]
+    return page, console
+
+
+def test_quickstart_console_submit_job_table_and_histograms(browser, lab):
+    page, console = open_console(browser, lab, "00_quickstart.ipynb")
     try:
-        console = page.locator(".qlab-console").first
-        console.scroll_into_view_if_needed()
-        assert tab_labels(console) == ["Overview", "Calibration", "Topology", "Submit", "Jobs"]
         assert "training5" in console.inner_text()
 
         queue = page.locator(".qlab-job-queue").last  # the notebook's own JobQueue cell
@@ -225,12 +225,8 @@ def test_quickstart_console_submit_job_table_and_histograms(browser, lab):
 
 
 def test_devices_notebook_console_renders_every_tab(browser, lab):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page = open_and_run_all(browser, lab, "01_devices_and_jobs.ipynb")
+    page, console = open_console(browser, lab, "01_devices_and_jobs.ipynb")
     try:
-        console = page.locator(".qlab-console").first
-        console.scroll_into_view_if_needed()
-        assert tab_labels(console) == ["Overview", "Calibration", "Topology", "Submit", "Jobs"]
         console.locator(".lm-TabBar-tabLabel", has_text="Topology").click()
         page.wait_for_function("c => [...c.querySelectorAll('img')].some(i => i.naturalWidth > 100)",
                                arg=console.element_handle())
