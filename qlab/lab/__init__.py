@@ -29,6 +29,8 @@ _LAZY: dict[str, str] = {
     "wait_all": "qlab.lab.progress",
     "submit_batch": "qlab.lab.progress",
     "sweep": "qlab.lab.progress",
+    # family views
+    "EmulatorView": "qlab.lab.emulator",
 }
 
 __all__ = sorted(_LAZY)
