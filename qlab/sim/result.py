@@ -17,6 +17,7 @@ tensors, so ``measure_all`` on ``|01>`` gives ``'01'``.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -273,26 +274,26 @@ class Result:
             data["counts"] = [counts.get(k, 0) for k in self.probabilities]
         return pd.DataFrame(data)
 
-    def plot(self, ax=None, top: int = 32):
-        """Bar chart of counts (or probabilities without shots), the ``top`` most likely; returns the axes."""
-        import matplotlib.pyplot as plt
+    def plot(self, ax=None, top: int | None = 16, log: bool = False):
+        """Histogram of the ``top`` most likely outcomes; returns the axes.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(max(3, 0.45 * min(len(self.probabilities), top) + 1.5), 3))
-        frame = self.df().nlargest(top, "probability").sort_values("outcome")
-        column = "counts" if self.shots is not None else "probability"
-        ax.bar(frame["outcome"], frame[column], color="#4063d8")
-        if self.shots is not None:
-            ax.scatter(frame["outcome"], frame["probability"] * self.shots, color="#cb3c33", zorder=3, s=12, label="exact")
-            ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(1.0, 0.0))
-        ax.set_xlabel("outcome")
-        ax.set_ylabel(column)
-        ax.tick_params(axis="x", rotation=90 if len(frame) > 8 else 0)
-        return ax
+        With shots the bars are counts with shot-noise error bars and the
+        diamonds the exact expectation; without shots, the exact probabilities.
+        Outcomes beyond ``top`` are summed in a note on the plot.
+        """
+        from .plotting import as_distribution, plot_distributions
+
+        return plot_distributions([as_distribution(self)], ax=ax, top=top, log=log, counts=self.shots is not None)
 
     def __repr__(self) -> str:
         shots = "" if self.shots is None else f", shots={self.shots}"
         return f"Result(<{len(self.qubits)} qubit(s), {len(self.probabilities)} outcome(s){shots}>)"
 
-    def _repr_html_(self) -> str:
-        return f"<p>{self!r}</p>" + self.df().head(32).to_html(index=False)
+    def _repr_html_(self, top: int = 32) -> str:
+        from .plotting import more_outcomes_note, top_outcomes
+
+        order, left_out, p_left_out = top_outcomes([self.probabilities], top)
+        table = self.df().set_index("outcome").loc[order].reset_index()
+        note = more_outcomes_note(left_out, p_left_out)
+        foot = f"<p>{html.escape(note)}</p>" if note else ""
+        return f"<p>{html.escape(repr(self))}</p>" + table.to_html(index=False) + foot
