@@ -38,6 +38,9 @@ __all__ = [
     "JobStateError",
     "JobQueueError",
     "JobStoreError",
+    "CompilerError",
+    "CompilationCanceledError",
+    "VerificationError",
 ]
 
 
@@ -136,3 +139,16 @@ class JobQueueError(QlabError, RuntimeError):
 
 class JobStoreError(QlabError):
     """A job store file cannot be opened or was written by an incompatible qlab."""
+
+
+# ----------------------------------------------------------------- compiler
+class CompilerError(QlabError, RuntimeError):
+    """The compiler runtime was used wrongly (closed compiler, no running compilation, bad map arguments)."""
+
+
+class CompilationCanceledError(CompilerError):
+    """The result of a compilation that was cancelled was asked for."""
+
+
+class VerificationError(QlabError, ValueError):
+    """A compiled circuit does not implement the unitary of its input (up to phase and qubit layout)."""
