@@ -175,6 +175,8 @@ def _core(coefficients: tuple[float, float, float]) -> tuple[np.ndarray, list[tu
     """``(V, gates)``: ``exp(i(aXX+bYY+cZZ)) = (V^† ⊗ V^†) gates (V ⊗ V)``, gates as CX or 2x2 matrices."""
     a, b, c = coefficients
     count = _count(coefficients)
+    if count == 0:
+        return np.eye(2), []
     if count == 3:
         hp = _PI / 2
         return np.eye(2), [
