@@ -159,13 +159,15 @@ class Compiler:
             or ``None`` for :func:`qlab.jobs.default_store`.
         dashboard: serve Dask's dashboard on an ephemeral port (attached mode;
             default: when ``bokeh`` is installed).
+        connect_timeout: seconds to wait for a detached scheduler.
 
     Raises:
         CompilerError: both ``num_workers`` and ``address`` given, or a bad value.
     """
 
     def __init__(self, num_workers: int | None = None, address: str | None = None, *,
-                 store: JobStore | str | os.PathLike | None = None, dashboard: bool | None = None):
+                 store: JobStore | str | os.PathLike | None = None, dashboard: bool | None = None,
+                 connect_timeout: float = 30.0):
         if num_workers is not None and (isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1):
             raise CompilerError(f"Compiler: num_workers must be a positive int or None, got {num_workers!r}.")
         if address is not None and not isinstance(address, str):
@@ -178,6 +180,7 @@ class Compiler:
         self.num_workers = num_workers
         self.address = address
         self._dashboard = dashboard
+        self._connect_timeout = connect_timeout
         self._own_store = not isinstance(store, JobStore)
         self._store_arg = store
         self._store: JobStore | None = store if isinstance(store, JobStore) else None
@@ -224,6 +227,7 @@ class Compiler:
             if self._client is None:
                 self._client = self._connect()
                 self._client.subscribe_topic(EVENT_TOPIC, self._on_event)
+                self._client.run(_warm_up, wait=False)
             return self._client
 
     def _connect(self):
@@ -231,7 +235,7 @@ class Compiler:
 
         if self.address is not None:
             try:
-                return Client(self.address, timeout=30, set_as_default=False)
+                return Client(self.address, timeout=self._connect_timeout, set_as_default=False)
             except (OSError, TimeoutError) as err:
                 raise CompilerError(
                     f"Cannot connect to the Dask scheduler at {self.address!r}: {err}. Start one with "
@@ -500,6 +504,11 @@ class Compiler:
             else:
                 return
             tracked.settled = True
+
+
+def _warm_up() -> None:
+    """Import what compilations need on a worker, before the first one arrives."""
+    import qlab.compiler.execution  # noqa: F401
 
 
 def _task_id(tracked: _Tracked) -> str:
