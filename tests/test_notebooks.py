@@ -197,3 +197,20 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+# ------------------------------------------------------------ the compiler runtime
+COMPILER_NOTEBOOK = ROOT / "notebooks" / "05_compiler_runtime.ipynb"
+
+
+def test_compiler_notebook_gains_fidelity_on_sc20(executed):
+    nb = executed(COMPILER_NOTEBOOK)
+    text = stdout(code_cell(nb, "classical_fidelity(ideal"))
+    level0, level3 = (float(x) for x in re.search(r"level 0: (\d\.\d+), at level 3: (\d\.\d+)", text).groups())
+    assert 0 < level0 < level3 <= 1
+    assert "image/png" in mime_types(code_cell(nb, "classical_fidelity(ideal"))
+
+
+def test_compiler_notebook_tables_the_two_qubit_gates(executed):
+    html = code_cell(executed(COMPILER_NOTEBOOK), "table = pd.DataFrame(").outputs[-1]["data"]["text/html"]
+    for column in ("two-qubit gates in", "cz out", "compile seconds"):
+        assert column in html

@@ -506,9 +506,12 @@ class Compiler:
             tracked.settled = True
 
 
-def _warm_up() -> None:
-    """Import what compilations need on a worker, before the first one arrives."""
-    import qlab.compiler.execution  # noqa: F401
+async def _warm_up() -> None:
+    """Import what compilations need on a worker (off its event loop), before the first one arrives."""
+    import asyncio
+    import importlib
+
+    await asyncio.get_running_loop().run_in_executor(None, importlib.import_module, "qlab.compiler.execution")
 
 
 def _task_id(tracked: _Tracked) -> str:
