@@ -256,3 +256,26 @@ def test_bad_tasks_and_targets_are_refused():
         optimization_passes(4)
     with pytest.raises(CompilerError, match="routing needs one- and two-qubit gates"):
         run_passes(Circuit(3).ccx(0, 1, 2), [SabreRouting()], Target.line(3))
+
+
+def test_a_qdmi_device_runs_what_it_refused_once_compiled():
+    from qlab.qdmi import JobParameter, JobResult, Session
+
+    ghz = Circuit(4).h(0).cx(0, 1).cx(0, 2).cx(0, 3).measure_all()
+    with Session(store=":memory:", mqt=False) as session:
+        device = session.device("sc20")
+
+        def run(circuit):
+            job = device.create_job()
+            job.set_parameter(JobParameter.PROGRAMFORMAT, "qasm3")
+            job.set_parameter(JobParameter.PROGRAM, circuit.to_qasm(3))
+            job.set_parameter(JobParameter.SHOTSNUM, 500)
+            job.set_parameter(JobParameter.SEED, 1)
+            job.submit()
+            job.wait()
+            return dict(zip(job.get_results(JobResult.HIST_KEYS).split(","), job.get_results(JobResult.HIST_VALUES)))
+
+        with pytest.raises(Exception, match="routing comes with the compiler"):
+            run(ghz)
+        counts = run(compile_for(device, ghz))
+    assert counts["0000"] + counts["1111"] > 0.8 * 500   # a GHZ state on the noisy lattice
