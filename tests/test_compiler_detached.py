@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from qlab import Circuit
-from qlab.compiler import Compiler, Target
+from qlab.compiler import CompilationTask, Compiler, Target
+from qlab.compiler.passes import VerifyEquivalence, optimization_passes
 from qlab.exceptions import CompilerError
 
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -58,21 +59,24 @@ def scheduler_address(tmp_path_factory):
                 process.wait()
 
 
-def test_compile_through_a_detached_cluster(scheduler_address):
-    with Compiler(address=scheduler_address, store=":memory:") as compiler:
-        _wait_for(lambda: len(compiler.client.scheduler_info()["workers"]) == 2, "two workers")
-        rng = np.random.default_rng(5)
-        circuit = Circuit(5)
-        for _ in range(30):
-            a, b = (int(q) for q in rng.choice(5, 2, replace=False))
-            circuit.cx(a, b).rz(float(rng.uniform(-3, 3)), b)
-        result = compiler.compile(circuit, optimization_level=2, target=Target.line(5), seed=1, verify=True,
-                                  progress=False, timeout=TIMEOUT)
-        assert result.data["verified"] is True
-        assert all(Target.line(5).is_coupled(*ins.qubits) for ins in result.circuit if len(ins.qubits) == 2)
-        assert result.cx_after < result.cx_before + 3 * result.data["swaps"]
-        workers = compiler.client.run(os.getpid)
+def test_compile_through_a_detached_cluster_next_to_an_attached_one(scheduler_address):
+    rng = np.random.default_rng(5)
+    circuit = Circuit(5)
+    for _ in range(30):
+        a, b = (int(q) for q in rng.choice(5, 2, replace=False))
+        circuit.cx(a, b).rz(float(rng.uniform(-3, 3)), b)
+    task = CompilationTask(circuit, [*optimization_passes(2), VerifyEquivalence()], Target.line(5), seed=1)
+    with Compiler(address=scheduler_address, store=":memory:") as detached, \
+            Compiler(num_workers=1, store=":memory:", dashboard=False) as attached:
+        _wait_for(lambda: len(detached.client.scheduler_info()["workers"]) == 2, "two workers")
+        ids = detached.submit(task), attached.submit(task)   # two clusters in one process, no port clash
+        remote, local = detached.result(ids[0], timeout=TIMEOUT), attached.result(ids[1], timeout=TIMEOUT)
+        assert remote.data["verified"] is True
+        assert remote.circuit == local.circuit                # same passes, same seed: same output anywhere
+        assert all(Target.line(5).is_coupled(*ins.qubits) for ins in remote.circuit if len(ins.qubits) == 2)
+        workers = detached.client.run(os.getpid)
         assert len(workers) == 2 and os.getpid() not in workers.values()
+        assert detached.client.scheduler.address == scheduler_address != attached.client.scheduler.address
 
 
 def test_an_address_without_a_scheduler_is_a_clear_error():

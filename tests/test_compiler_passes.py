@@ -104,7 +104,7 @@ def assert_compiled_correctly(original: Circuit, compiled: Circuit, data: dict, 
 
 
 # ------------------------------------------------------------------------------ KAK
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(16))
 def test_kak_of_haar_random_unitaries_rebuilds_them(seed):
     u = unitary_group.rvs(4, random_state=seed)
     d = kak(u)
@@ -189,17 +189,17 @@ TARGETS = [Target.line(5), Target.grid(2, 3), Target(5, ((0, 1), (1, 2), (2, 3),
            Target(4), Target(5, ((0, 1), (1, 2), (1, 3), (3, 4)), native_gates={"rz", "sx", "x", "cz"}, name="tee")]
 
 
-@pytest.mark.parametrize("level", [0, 1, 2, 3])
-@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+@pytest.mark.parametrize(("level", "target"), [(level, t) for level in (0, 1, 2) for t in TARGETS] + [(3, TARGETS[0]), (3, TARGETS[4])],
+                         ids=lambda x: x.name if isinstance(x, Target) else f"level{x}")
 def test_random_circuits_compile_correctly(level, target):
-    for seed in range(2):
+    for seed in range(2 if level < 3 else 1):
         c = random_circuit(min(4, target.num_qubits), 30, seed=seed + 10 * level)
         compiled, data = run_passes(c, optimization_passes(level), target, seed=seed)
         assert_compiled_correctly(c, compiled, data, target)
 
 
 def test_higher_levels_use_fewer_cx():
-    c = random_circuit(5, 60, seed=7)
+    c = random_circuit(5, 40, seed=7)
     counts = [run_passes(c, optimization_passes(level), Target.line(5), seed=0)[1]["cx_after"] for level in range(4)]
     assert counts[2] < counts[0] and counts[3] <= counts[2]
 

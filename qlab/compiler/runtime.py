@@ -248,10 +248,11 @@ class RuntimeHandle:
             return call()
         secede()
         try:
-            try:
-                dask_wait(future._futures, timeout=timeout, return_when=when)
-            except TimeoutError as err:
-                raise QlabTimeoutError(f"No result of {future!r} within {timeout} s; wait longer or cancel it.") from err
+            if timeout is not None or when != "ALL_COMPLETED":
+                try:
+                    dask_wait(future._futures, timeout=timeout, return_when=when)
+                except TimeoutError as err:
+                    raise QlabTimeoutError(f"No result of {future!r} within {timeout} s; wait longer or cancel it.") from err
             return call()
         finally:
             rejoin()

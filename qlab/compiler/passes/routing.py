@@ -31,7 +31,9 @@ import numpy as np
 from ...circuit import Circuit
 from ...circuit.instruction import Instruction
 from ...exceptions import CompilerError
-from .base import BasePass, parallel_map, rebuild
+from .base import WORK_GATES, BasePass, cx_count, parallel_map, rebuild
+from .resynthesis import TwoQubitResynthesis
+from .rewrite import CancelInversePairs, Unroll
 
 __all__ = ["SabreRouting", "sabre"]
 
@@ -175,8 +177,8 @@ def _reversed(instructions: list[Instruction]) -> list[Instruction]:
     return [ins for ins in reversed(instructions) if ins.is_gate]
 
 
-def _trial(instructions: list[Instruction], distances: np.ndarray, n: int, seed: int, iterations: int):
-    """One SABRE trial: a random placement refined forward and backward, then the routed circuit."""
+def _trial(instructions: list[Instruction], distances: np.ndarray, n: int, seed: int, iterations: int, score: str):
+    """One SABRE trial: a random placement refined forward and backward, then the routed circuit and its score."""
     rng = np.random.default_rng(seed)
     layout = [int(p) for p in rng.permutation(n)]
     gates = [ins for ins in instructions if ins.is_gate]
@@ -184,6 +186,11 @@ def _trial(instructions: list[Instruction], distances: np.ndarray, n: int, seed:
         _, layout, _ = sabre(gates, distances, layout, seed + 2 * k + 1)
         _, layout, _ = sabre(_reversed(gates), distances, layout, seed + 2 * k + 2)
     routed, final, swaps = sabre(instructions, distances, layout, seed)
+    if score == "cx":
+        basis = rebuild(Circuit(n), routed)
+        for p in (Unroll(WORK_GATES), CancelInversePairs(), TwoQubitResynthesis()):
+            basis = p.run(basis, {})
+        return cx_count(basis), layout, final, routed
     return swaps, layout, final, routed
 
 
@@ -194,16 +201,21 @@ class SabreRouting(BasePass):
         trials: independent placements tried (in parallel through the runtime); the fewest SWAPs win.
         iterations: forward-backward refinements of each placement.
         seed: seed of the first trial (default ``data["seed"]`` or 0).
+        score: what picks the winning trial: ``"swaps"`` (fewest SWAPs) or ``"cx"``
+            (fewest CX once SWAPs are unrolled and two-qubit blocks resynthesised).
 
     Raises:
         CompilerError: the program has more qubits than the target, or gates on more than two qubits
             (unroll first).
     """
 
-    def __init__(self, trials: int = 1, iterations: int = 2, seed: int | None = None):
+    def __init__(self, trials: int = 1, iterations: int = 2, seed: int | None = None, score: str = "swaps"):
+        if score not in ("swaps", "cx"):
+            raise CompilerError(f"SabreRouting: unknown score {score!r}; allowed: 'swaps', 'cx'.")
         self.trials = trials
         self.iterations = iterations
         self.seed = seed
+        self.score = score
 
     def run(self, circuit: Circuit, data: dict) -> Circuit:
         target = data["target"]
@@ -225,8 +237,9 @@ class SabreRouting(BasePass):
         seed = self.seed if self.seed is not None else int(data.get("seed") or 0)
         seeds = [seed + 1000 * t for t in range(self.trials)]
         results = parallel_map(_trial, [instructions] * self.trials, [target.distances] * self.trials,
-                               [n] * self.trials, seeds, [self.iterations] * self.trials)
-        swaps, initial, final, routed = min(results, key=lambda r: r[0])
+                               [n] * self.trials, seeds, [self.iterations] * self.trials, [self.score] * self.trials)
+        _, initial, final, routed = min(results, key=lambda r: r[0])
+        swaps = sum(ins.name == "swap" for ins in routed)
         data["initial_layout"], data["final_layout"] = initial, final
         data["swaps"] = swaps
         measured = [Instruction("measure", (final[m.qubits[0]],), clbits=m.clbits) for m in measures]
