@@ -152,7 +152,7 @@ def main() -> int:
             rate = throughput(one, args.jobs, args.threads)
             rows.append((name, statistics.median(times) * 1e3, percentile(times, 0.9) * 1e3, rate))
 
-    print(f"Python {platform.python_version()} on {platform.machine()}, qlab {importlib.metadata.version('qlab')}, "
+    print(f"Python {platform.python_version()} on {platform.machine()}, qlab {importlib.metadata.version('qlab-quantum')}, "
           f"mqt-core {importlib.metadata.version('mqt-core')}; Bell QASM2 job, {SHOTS} shots, {args.jobs} jobs per case")
     header = ("case", "median submit->DONE [ms]", "p90 [ms]", f"jobs/s ({args.threads} threads)")
     lines = [header] + [(n, f"{m:.3f}", f"{p:.3f}", f"{r:.0f}") for n, m, p, r in rows]

@@ -23,6 +23,8 @@ __all__ = [
     "CircuitError",
     "QasmError",
     "UnsupportedQasmError",
+    "QasmLimitError",
+    "QasmQubitLimitError",
     "ChannelError",
     "NoiseModelError",
     "SimulationError",
@@ -90,6 +92,14 @@ class SimulationError(QlabError, ValueError):
 
 class QubitLimitError(SimulationError):
     """A program needs more qubits than the simulator may hold."""
+
+
+class QasmLimitError(QasmError):
+    """An OpenQASM program over a size limit of ``load_qasm`` (the message names it), refused before any work."""
+
+
+class QasmQubitLimitError(QasmLimitError, QubitLimitError):
+    """An OpenQASM program that declares more qubits than ``load_qasm``'s ``max_qubits``."""
 
 
 class SimulationStopped(QlabError):

@@ -5,13 +5,16 @@ It shares no code with :mod:`qlab.sim`. Every gate becomes a full
 ``U rho U^dagger``; every noise channel is a set of Kraus operators written
 here from its textbook definition and expanded to the full space; a
 measurement branches the state on both outcomes and keeps one classical
-record per branch. Gate matrices come from :func:`qlab.circuit.gates.gate_matrix`
-(the gate library is the specification).
+record per branch. Gate matrices are written here from their published
+definitions (:data:`GATE_MATRICES`), not taken from qlab's gate library.
 
 Noise is described by a :class:`NoiseSpec`. The reference reads the spec
-itself (only :class:`Opaque` asks a qlab ``Channel`` for its Kraus
-operators); :meth:`NoiseSpec.to_noise_model` and the ``build`` methods make
-the qlab objects under test from the same description.
+itself: Kraus operators from textbook formulas, Lindblad evolution from a
+superoperator built here in NumPy and exponentiated with SciPy
+(:func:`lindblad_kraus`), superoperator channels split by QuTiP from the
+user's own ``Qobj``; never from a qlab conversion.
+:meth:`NoiseSpec.to_noise_model` and the ``build`` methods make the qlab
+objects under test from the same description.
 
 >>> from qlab import Circuit
 >>> out = simulate(Circuit(2).h(0).cx(0, 1).measure_all())
@@ -31,8 +34,9 @@ from typing import NamedTuple
 
 import numpy as np
 import qutip
+import scipy.linalg
 
-from qlab.circuit import Circuit, gate_matrix
+from qlab.circuit import Circuit
 
 PAULIS = {"I": qutip.qeye(2), "X": qutip.sigmax(), "Y": qutip.sigmay(), "Z": qutip.sigmaz()}
 KRAUS_TOL = 1e-13
@@ -52,6 +56,86 @@ def _op(matrix) -> qutip.Qobj:
     m = matrix.full() if isinstance(matrix, qutip.Qobj) else np.asarray(matrix, dtype=complex)
     k = m.shape[0].bit_length() - 1
     return qutip.Qobj(m, dims=[[2] * k, [2] * k])
+
+
+# ------------------------------------------------------------------- gates
+# The first qubit a gate names is the most significant factor (controls first).
+# Sources: the OpenQASM 3 standard library documentation (x ... cu, swap, ccx,
+# cswap), the OpenQASM 2 paper (u2, u3 with Qiskit's phase: diag entry 1 first),
+# and the usual definitions of the two-qubit interactions and iswap.
+_I = np.eye(2, dtype=complex)
+_X = np.array([[0, 1], [1, 0]], dtype=complex)
+_Y = np.array([[0, -1j], [1j, 0]], dtype=complex)
+_Z = np.array([[1, 0], [0, -1]], dtype=complex)
+
+
+def _rotation(pauli: np.ndarray, theta: float) -> np.ndarray:
+    """exp(-i theta P / 2) for an operator with P @ P = I."""
+    return np.cos(theta / 2) * np.eye(pauli.shape[0]) - 1j * np.sin(theta / 2) * pauli
+
+
+def _controlled(u: np.ndarray, controls: int = 1) -> np.ndarray:
+    """|1..1><1..1| (x) u + the identity elsewhere."""
+    out = np.eye(u.shape[0] * 2**controls, dtype=complex)
+    out[-u.shape[0]:, -u.shape[0]:] = u
+    return out
+
+
+def _u3(theta: float, phi: float, lam: float) -> np.ndarray:
+    c, s = np.cos(theta / 2), np.sin(theta / 2)
+    return np.array([[c, -np.exp(1j * lam) * s], [np.exp(1j * phi) * s, np.exp(1j * (phi + lam)) * c]])
+
+
+_H = np.array([[1, 1], [1, -1]], dtype=complex) / np.sqrt(2)
+_SX = np.array([[1 + 1j, 1 - 1j], [1 - 1j, 1 + 1j]]) / 2
+_SWAP = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=complex)
+
+GATE_MATRICES = {
+    "id": lambda: _I,
+    "x": lambda: _X,
+    "y": lambda: _Y,
+    "z": lambda: _Z,
+    "h": lambda: _H,
+    "s": lambda: np.diag([1, 1j]),
+    "sdg": lambda: np.diag([1, -1j]),
+    "t": lambda: np.diag([1, np.exp(1j * np.pi / 4)]),
+    "tdg": lambda: np.diag([1, np.exp(-1j * np.pi / 4)]),
+    "sx": lambda: _SX,
+    "sxdg": lambda: _SX.conj().T,
+    "rx": lambda t: _rotation(_X, t),
+    "ry": lambda t: _rotation(_Y, t),
+    "rz": lambda t: _rotation(_Z, t),
+    "p": lambda lam: np.diag([1, np.exp(1j * lam)]),
+    "u2": lambda phi, lam: _u3(np.pi / 2, phi, lam),
+    "u3": _u3,
+    "rxy": lambda t, phi: _rotation(np.cos(phi) * _X + np.sin(phi) * _Y, t),
+    "cx": lambda: _controlled(_X),
+    "cy": lambda: _controlled(_Y),
+    "cz": lambda: _controlled(_Z),
+    "ch": lambda: _controlled(_H),
+    "swap": lambda: _SWAP,
+    "iswap": lambda: np.array([[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]]),
+    "crx": lambda t: _controlled(_rotation(_X, t)),
+    "cry": lambda t: _controlled(_rotation(_Y, t)),
+    "crz": lambda t: _controlled(_rotation(_Z, t)),
+    "cp": lambda lam: np.diag([1, 1, 1, np.exp(1j * lam)]),
+    "cu": lambda theta, phi, lam, gamma: _controlled(np.exp(1j * gamma) * _u3(theta, phi, lam)),
+    "rxx": lambda t: _rotation(np.kron(_X, _X), t),
+    "ryy": lambda t: _rotation(np.kron(_Y, _Y), t),
+    "rzz": lambda t: _rotation(np.kron(_Z, _Z), t),
+    "ccx": lambda: _controlled(_X, 2),
+    "cswap": lambda: _controlled(_SWAP),
+}
+"""Every gate of qlab's library, by name, as a function of its parameters."""
+
+
+def gate_unitary(name: str, params: Sequence[float] = ()) -> np.ndarray:
+    """The reference matrix of a library gate.
+
+    >>> gate_unitary("crx", (np.pi,)).round(3)[2:, 2:].tolist()
+    [[0j, -1j], [-1j, 0j]]
+    """
+    return np.asarray(GATE_MATRICES[name](*params), dtype=complex)
 
 
 # ---------------------------------------------------------------- channels
@@ -218,20 +302,82 @@ class Then:
 
 
 @dataclass(frozen=True)
-class Opaque:
-    """Any qlab ``Channel``: the reference reads its Kraus operators from its QuTiP superoperator."""
+class Superop:
+    """A channel given as a QuTiP superoperator; QuTiP splits the user's own ``Qobj`` into Kraus operators."""
 
-    channel: object
+    qobj: qutip.Qobj
 
     @property
     def num_qubits(self) -> int:
-        return self.channel.num_qubits
+        return len(self.qobj.dims[0][0])
 
     def kraus(self) -> list[qutip.Qobj]:
-        return [_op(k) for k in qutip.to_kraus(self.channel.to_qobj(), tol=KRAUS_TOL)]
+        return [_op(k) for k in qutip.to_kraus(self.qobj, tol=KRAUS_TOL)]
 
     def build(self):
-        return self.channel
+        from qlab.sim import superop
+
+        return superop(self.qobj)
+
+
+@dataclass(frozen=True)
+class Lindblad:
+    """Evolution for ``duration`` under ``hamiltonian`` and ``collapse_ops`` (see :func:`lindblad_kraus`)."""
+
+    hamiltonian: np.ndarray | None
+    collapse_ops: tuple
+    duration: float
+
+    @property
+    def num_qubits(self) -> int:
+        return _dense((*self.collapse_ops, self.hamiltonian)[0]).shape[0].bit_length() - 1
+
+    def kraus(self) -> list[qutip.Qobj]:
+        return lindblad_kraus(self.hamiltonian, self.collapse_ops, self.duration)
+
+    def build(self):
+        from qlab.sim import lindblad
+
+        return lindblad(self.hamiltonian, list(self.collapse_ops), self.duration)
+
+
+def _dense(op) -> np.ndarray:
+    return op.full() if isinstance(op, qutip.Qobj) else np.asarray(op, dtype=complex)
+
+
+def lindblad_kraus(hamiltonian, collapse_ops, seconds: float) -> list[qutip.Qobj]:
+    """Kraus operators of exp(t L) for drho/dt = -i[H, rho] + sum_c (c rho c+ - {c+ c, rho}/2).
+
+    The generator acts on column-stacked rho (vec(A rho B) = (B^T kron A) vec(rho));
+    SciPy exponentiates it; the Choi matrix sum_ij |i><j| kron E(|i><j|) is split
+    into Kraus operators by its eigenvectors.
+
+    >>> k = lindblad_kraus(None, [np.array([[0, 1], [0, 0]])], np.log(2))  # decay: |1> -> |0> with probability 1/2
+    >>> float(round(sum((op * qutip.fock_dm(2, 1) * op.dag())[0, 0] for op in k).real, 12))
+    0.5
+    """
+    ops = [_dense(c) for c in collapse_ops]
+    d = ops[0].shape[0] if ops else _dense(hamiltonian).shape[0]
+    eye = np.eye(d)
+    h = np.zeros((d, d), dtype=complex) if hamiltonian is None else _dense(hamiltonian)
+    generator = -1j * (np.kron(eye, h) - np.kron(h.T, eye))
+    for c in ops:
+        cdc = c.conj().T @ c
+        generator += np.kron(c.conj(), c) - 0.5 * np.kron(eye, cdc) - 0.5 * np.kron(cdc.T, eye)
+    step = scipy.linalg.expm(generator * seconds)
+    choi = np.zeros((d * d, d * d), dtype=complex)
+    for i in range(d):
+        for j in range(d):
+            unit = np.zeros((d, d), dtype=complex)
+            unit[i, j] = 1
+            image = (step @ unit.reshape(-1, order="F")).reshape(d, d, order="F")
+            choi += np.kron(unit, image)
+    weights, vectors = np.linalg.eigh((choi + choi.conj().T) / 2)
+    return [
+        _op(np.sqrt(w) * vectors[:, k].reshape(d, d).T)
+        for k, w in enumerate(weights)
+        if w > KRAUS_TOL
+    ]
 
 
 # -------------------------------------------------------------- idle noise
@@ -259,9 +405,7 @@ class IdleLindblad:
     collapse_ops: tuple = ()
 
     def kraus(self, seconds: float) -> list[qutip.Qobj]:
-        h = None if self.hamiltonian is None else _op(self.hamiltonian)
-        generator = qutip.liouvillian(h, [_op(c) for c in self.collapse_ops])
-        return qutip.to_kraus((generator * seconds).expm(), tol=KRAUS_TOL)
+        return lindblad_kraus(self.hamiltonian, self.collapse_ops, seconds)
 
     def build(self):
         from qlab.sim import IdleNoise
@@ -361,7 +505,7 @@ def terminal_measurements(circuit: Circuit) -> set[int]:
 
 def instruction_matrix(ins) -> np.ndarray:
     """The unitary of a gate instruction (library gate or user matrix)."""
-    return ins.matrix if ins.name == "unitary" else gate_matrix(ins.name, ins.params)
+    return ins.matrix if ins.name == "unitary" else gate_unitary(ins.name, ins.params)
 
 
 def circuit_unitary(circuit: Circuit) -> np.ndarray:

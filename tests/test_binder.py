@@ -11,7 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from packaging.specifiers import SpecifierSet
 
@@ -81,3 +85,28 @@ def test_readme_badge_opens_the_quickstart_in_lab():
     for badge in badges:
         assert badge["path"] == "notebooks/00_quickstart.ipynb"
         assert (ROOT / badge["path"]).is_file()
+
+
+def _make_recipe(target: str) -> str:
+    """The commands make runs for ``target`` and its install prerequisites (dry run)."""
+    return subprocess.run(
+        ["make", "-n", "-B", "-C", str(ROOT), target, "PYTHON=python3"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _installed_extras(recipe: str) -> list[set[str]]:
+    return [set(m.split(",")) for m in re.findall(r'pip install -e "\.\[([\w,]+)\]"', recipe)]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_lab_installs_only_the_lab_extra_and_make_test_adds_the_test_extra():
+    assert _installed_extras(_make_recipe("lab")) == [{"lab"}]
+    assert _installed_extras(_make_recipe("test")) == [{"lab", "test"}]
+
+
+def test_the_distribution_name_is_not_the_unrelated_pypi_qlab_and_the_readme_gives_the_pip_route():
+    name = PYPROJECT["project"]["name"]
+    assert name != "qlab" and PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"] == ["qlab*"]
+    head = (ROOT / "README.md").read_text().split("## ")[0]
+    assert "make lab" in head and "make test" in head
+    assert 'pip install ".[lab]"' in head and f"`{name}`" in head

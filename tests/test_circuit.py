@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 import math
+import pydoc
 import re
 
 import numpy as np
@@ -55,6 +58,66 @@ def test_aliases_build_the_library_gate(alias):
     assert Circuit(2).append(alias, range(target.num_qubits), [0.3] * target.num_params).instructions[0].name == target.name
 
 
+def test_gate_methods_have_real_signatures_and_docstrings():
+    assert str(inspect.signature(Circuit.rx)) == "(self, theta: 'float', qubit: 'int | Iterable[int]') -> 'Circuit'"
+    assert list(inspect.signature(Circuit.cu).parameters) == ["self", "theta", "phi", "lam", "gamma", "control", "target"]
+    assert list(inspect.signature(Circuit.ccx).parameters) == ["self", "control1", "control2", "target"]
+    assert list(inspect.signature(Circuit.u1).parameters) == ["self", "lam", "qubit"]
+    for name in [*GATES, *(a for a in ALIASES if a.isidentifier())]:
+        method = getattr(Circuit, name)
+        gate = GATES[ALIASES.get(name, name)]
+        assert list(inspect.signature(method).parameters)[1:] == [*gate.param_names, *gate.qubit_names]
+        assert method.__doc__.startswith(f"Append ``{name}(") and "Args:" in method.__doc__ and ">>> " in method.__doc__
+    assert "rotation about X, exp(-i theta X/2)" in pydoc.render_doc(Circuit.rx, renderer=pydoc.plaintext)
+    assert "rx(self, theta: 'float', qubit: 'int | Iterable[int]')" in pydoc.render_doc(Circuit.rx, renderer=pydoc.plaintext)
+    assert Circuit(1).rx(theta=0.5, qubit=0) == Circuit(1).rx(0.5, 0)
+    assert Circuit(2).crx(0.5, target=0, control=1) == Circuit(2).crx(0.5, 1, 0)
+
+
+def test_gate_methods_broadcast_over_qubits():
+    assert Circuit(3).h(range(3)) == Circuit(3).h(0).h(1).h(2)
+    assert Circuit(3).rx(0.25, [2, 0]) == Circuit(3).rx(0.25, 2).rx(0.25, 0)
+    assert Circuit(3).x(np.array([1, 2])) == Circuit(3).x(1).x(2)
+    assert Circuit(4).cx(0, range(1, 4)) == Circuit(4).cx(0, 1).cx(0, 2).cx(0, 3)
+    assert Circuit(4).cx((0, 1), (2, 3)) == Circuit(4).cx(0, 2).cx(1, 3)
+    assert Circuit(4).crz(0.5, [0, 1], 3) == Circuit(4).crz(0.5, 0, 3).crz(0.5, 1, 3)
+    assert Circuit(4).ccx(0, 1, [2, 3]) == Circuit(4).ccx(0, 1, 2).ccx(0, 1, 3)
+    c = Circuit(qregs={"a": 2, "b": 2})
+    assert c.cx(c.qreg("a"), c.qreg("b")) == Circuit(qregs={"a": 2, "b": 2}).cx(0, 2).cx(1, 3)
+    assert Circuit(3, 3).measure(range(3), range(3)) == Circuit(3, 3).measure(0, 0).measure(1, 1).measure(2, 2)
+    assert Circuit(3).reset(range(2)) == Circuit(3).reset(0).reset(1)
+    assert Circuit(3).barrier(range(2)) == Circuit(3).barrier(0, 1)
+    assert Circuit(2).h([]) == Circuit(2)
+
+
+def test_broadcasting_errors_add_nothing():
+    c = Circuit(3).x(0)
+    with pytest.raises(CircuitError, match=re.escape("Cannot add 'h' on qubits (3,): qubit 3 is out of range")):
+        c.h([1, 2, 3])
+    with pytest.raises(CircuitError, match=r"Cannot add 'cx': its qubit arguments are lists of different lengths \(2 and 1\)"):
+        c.cx([0, 1], [2])
+    with pytest.raises(CircuitError, match=re.escape("Cannot add 'cx' on qubits (2, 2): a qubit appears more than once")):
+        c.cx([0, 2], 2)
+    with pytest.raises(QlabTypeError, match=r"each qubit must be an int index, got 'q0' \(str\)"):
+        c.h("q0")
+    assert c == Circuit(3).x(0)
+
+
+@pytest.mark.parametrize(
+    "typo,suggestion",
+    [("hh", "'h'"), ("cnto", "'cnot'"), ("CX", "'cx'"), ("mesure", "'measure'"), ("measure_al", "'measure_all'")],
+)
+def test_a_misspelt_method_gets_a_suggestion(typo, suggestion):
+    with pytest.raises(AttributeError, match=f"'Circuit' object has no attribute '{typo}'; did you mean {suggestion}"):
+        getattr(Circuit(2), typo)
+
+
+def test_an_unknown_method_without_close_match_points_at_the_library():
+    with pytest.raises(AttributeError, match=r"no attribute 'frobnicate'; the gates are listed in qlab.circuit.GATES"):
+        Circuit(1).frobnicate(0)
+    assert not hasattr(Circuit(1), "__array__") and copy.deepcopy(Circuit(1).h(0)) == Circuit(1).h(0)
+
+
 def test_measure_reset_barrier_delay_and_unitary_builders():
     c = Circuit(3, 3).measure([0, 2], [1, 0]).reset([0, 1]).barrier().barrier(2).delay(5, unit="ns").delay(1e-6, 1)
     c.unitary([[0, 1], [1, 0]], 2, label="flip")
@@ -75,7 +138,7 @@ def test_measure_all_adds_a_register():
     assert Circuit(2).measure_all().cregs == (Register("c", 2, 0),)
     c = Circuit(2, 1).measure_all()
     assert [r.name for r in c.cregs] == ["c", "meas"]
-    assert [i.clbits for i in c] == [(1,), (2,)]
+    assert [i.clbits for i in c if i.name == "measure"] == [(1,), (2,)]
 
 
 def test_registers_map_to_global_indices():
@@ -126,7 +189,9 @@ def test_negative_sizes_in_the_constructor_are_rejected():
         (lambda c: c.x(-1), CircuitError, "qubit -1 is out of range"),
         (lambda c: c.cx(1, 1), CircuitError, r"Cannot add 'cx' on qubits \(1, 1\): a qubit appears more than once"),
         (lambda c: c.ccx(0, 1, 0), CircuitError, "a qubit appears more than once"),
-        (lambda c: c.rx(0), CircuitError, r"Cannot add 'rx': it takes 1 parameter\(s\) then 1 qubit\(s\), got 1 argument\(s\) \(0,\)"),
+        (lambda c: c.rx(0), QlabTypeError, r"Cannot add 'rx': call it as rx\(theta, qubit\) \(1 parameter\(s\), then 1 qubit\(s\)\); got \(0\): missing a required argument: 'qubit'"),
+        (lambda c: c.cx(0, 1, 2), QlabTypeError, r"call it as cx\(control, target\) .*got \(0, 1, 2\): too many positional arguments"),
+        (lambda c: c.rz(0.1, qubits=0), QlabTypeError, r"call it as rz\(theta, qubit\) .*got \(0.1, qubits=0\)"),
         (lambda c: c.append("rx", [0], [0.1, 0.2]), CircuitError, r"'rx' takes 1 parameter\(s\), got 2: \(0.1, 0.2\)"),
         (lambda c: c.append("cx", [0]), CircuitError, r"'cx' acts on 2 qubit\(s\), got 1"),
         (lambda c: c.rx(math.nan, 0), CircuitError, "parameters must be finite, got nan"),
@@ -398,6 +463,18 @@ TEXTBOOK = {
 @pytest.mark.parametrize("name,params", list(TEXTBOOK), ids=[n for n, _ in TEXTBOOK])
 def test_gate_matrices_are_textbook(name, params):
     np.testing.assert_allclose(gate_matrix(name, params), TEXTBOOK[(name, params)], atol=1e-15)
+
+
+def test_the_reference_has_its_own_matrix_for_every_library_gate():
+    assert set(ref.GATE_MATRICES) == set(GATES)
+
+
+@pytest.mark.parametrize("name", sorted(GATES))
+def test_every_gate_matches_the_reference_matrix(name):
+    rng = np.random.default_rng(sorted(GATES).index(name))
+    for _ in range(3):
+        params = tuple(rng.uniform(-2 * np.pi, 2 * np.pi, GATES[name].num_params))
+        np.testing.assert_allclose(gate_matrix(name, params), ref.gate_unitary(name, params), atol=1e-14)
 
 
 @pytest.mark.parametrize("name", sorted(GATES))

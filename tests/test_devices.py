@@ -219,12 +219,15 @@ def test_t2_above_twice_t1():
         (lambda d: d.update(qubit_num=2), "unknown field 'qubit_num'; allowed: id, name,"),
         (lambda d: d["sites"][0].update(T1=5), "unknown field 'T1' in sites[0]; allowed: index, name, t1, t2, coordinates, readout_fidelity."),
         (lambda d: d.update(qubits_num="2"), "qubits_num must be an integer, got '2'."),
-        (lambda d: d["sites"][0].update(t1=5.5), "sites[0].t1 must be an integer, got 5.5."),
+        (lambda d: d["sites"][0].update(t1="5"), "sites[0].t1 must be a number, got '5'."),
+        (lambda d: d["sites"][0].update(t1=True), "sites[0].t1 must be a number, got True."),
+        (lambda d: d["sites"][0].update(t1=float("inf")), "sites[0].t1 must be a number, got inf."),
+        (lambda d: d["sites"][0].update(t1=0.0), "sites[0].t1 must be a positive number (raw duration), got 0.0."),
         (lambda d: d.update(qubits_num=3), "qubits_num is 3 but 2 sites are described; give one site per qubit."),
         (lambda d: d["sites"][1].update(index=0), "sites[1].index is 0; sites must have the indices 0..1, each once, in order."),
         (lambda d: d["sites"][0].update(readout_fidelity=0.3), "sites[0].readout_fidelity must be a number in [0.5, 1], got 0.3."),
-        (lambda d: d["sites"][0].update(t1=-1), "sites[0].t1 must be a positive integer (raw duration), got -1."),
-        (lambda d: d["sites"][0].update(coordinates=[1]), "sites[0].coordinates must be 2 or 3 integers (raw lengths), got (1,)."),
+        (lambda d: d["sites"][0].update(t1=-1), "sites[0].t1 must be a positive number (raw duration), got -1."),
+        (lambda d: d["sites"][0].update(coordinates=[1]), "sites[0].coordinates must be 2 or 3 numbers (raw lengths), got (1,)."),
         (lambda d: d["coupling_map"].append([1, 0]), "coupling_map[1] = [1, 0] repeats a coupling; list each coupled pair once."),
         (lambda d: d["coupling_map"].append([1, 1]), "coupling_map[1] = [1, 1] couples a site to itself."),
         (lambda d: d.update(coupling_map="ring"), 'coupling_map must be a list of [a, b] pairs or "all-to-all", got \'ring\'.'),
@@ -239,7 +242,7 @@ def test_t2_above_twice_t1():
         (lambda d: d["operations"][0].update(fidelity=[0.99, 0.98]), "operations[0] ('sx'): a list of fidelity values needs an explicit 'sites' list to line up with."),
         (lambda d: d["operations"][0].update(sites=[0, 1], fidelity=[0.99]), "operations[0] ('sx'): 1 fidelity values for 2 sites; give one per site entry."),
         (lambda d: d["operations"][0].update(fidelity=1.5), "operations[0] ('sx'): fidelities must be one number in (0, 1] per site entry."),
-        (lambda d: d["operations"][0].update(duration=-3), "operations[0] ('sx'): durations must be one non-negative integer (raw duration) per site entry."),
+        (lambda d: d["operations"][0].update(duration=-3), "operations[0] ('sx'): durations must be one non-negative number (raw duration) per site entry."),
         (lambda d: d["operations"][0].update(sites=[0, 2]), "operations[0] ('sx') lists sites [2]; expected 1 distinct site(s) in 0..1."),
         (lambda d: d.update(coupling_map=[]), "operations[1] ('cz') acts on no sites."),
         (lambda d: d["operations"].append(dict(d["operations"][0])), "operations[3] ('sx') is described twice; give each operation once."),
@@ -313,3 +316,18 @@ def test_a_site_entry_given_twice_is_refused():
 def test_a_program_format_given_twice_is_refused():
     with pytest.raises(DeviceDescriptionError, match=r"program_formats lists a format twice: \['qasm2', 'qasm2'\]"):
         dataclasses.replace(load_device("training5"), program_formats=("qasm2", "qasm2"))
+
+
+def test_raw_durations_may_be_any_positive_number_and_accessors_give_seconds():
+    data = minimal()
+    data["sites"][0].update(t1=31000.5, t2=20000.25, coordinates=[0.5, 1.25])
+    data["operations"][0].update(duration=35.5)
+    d = description_from_dict(data)
+    assert (d.sites[0].t1, d.sites[0].coordinates) == (31000.5, (0.5, 1.25))
+    unit = {"s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12}[data["duration_unit"]] * data.get("duration_scale_factor", 1)
+    assert d.seconds(d.sites[0].t1) == pytest.approx(31000.5 * unit)
+    calibration = d.calibration()
+    assert calibration["t1"][0] == pytest.approx(31000.5 * unit) and calibration["t2"][0] == pytest.approx(20000.25 * unit)
+    sx = data["operations"][0]["name"]
+    assert list(calibration["gate_durations"][sx].values()) == [pytest.approx(35.5 * unit)] * 2
+    assert description_from_dict(description_to_dict(d)) == d

@@ -1,21 +1,24 @@
-"""Text and SVG drawings of circuits."""
+"""Text, SVG and matplotlib drawings of circuits, and saving them to files."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 
 from qlab.circuit.circuit import Circuit
-from qlab.circuit.drawing import layers, svg_drawing, text_drawing
+from qlab.circuit.drawing import format_angle, layers, svg_drawing, text_drawing
 from qlab.circuit.gates import GATES
+from qlab.exceptions import CircuitError
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 def _bell() -> Circuit:
-    return Circuit(2).h(0).cx(0, 1).measure_all()
+    return Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])
 
 
 def _wire(drawing: str, label: str) -> str:
@@ -85,12 +88,25 @@ def test_text_bell_labels_and_glyph_order():
     assert str(_bell()) == drawing == _bell().draw()
 
 
-def test_text_parameters_three_significant_digits():
-    c = Circuit(1).rz(0.5, 0).u3(np.pi / 2, 0, np.pi, 0).p(-0.0, 0)
+def test_text_parameters_three_significant_digits_or_multiples_of_pi():
+    c = Circuit(1).rz(0.5, 0).u3(np.pi / 2, 0, np.pi, 0).p(-0.0, 0).rx(1.5, 0).ry(3 * np.pi / 4, 0).rz(-np.pi, 0)
     line = _wire(text_drawing(c), "q[0]")
     assert "Rz(0.5)" in line
-    assert "U3(1.57,0,3.14)" in line
+    assert "U3(π/2,0,π)" in line
     assert "P(0)" in line
+    assert "Rx(1.5)" in line and "Ry(3π/4)" in line and "Rz(-π)" in line
+
+
+@pytest.mark.parametrize(
+    "angle,text",
+    [
+        (np.pi, "π"), (-np.pi, "-π"), (np.pi / 2, "π/2"), (-np.pi / 2, "-π/2"), (3 * np.pi / 4, "3π/4"),
+        (2 * np.pi, "2π"), (np.pi / 8, "π/8"), (-5 * np.pi / 3, "-5π/3"), (0.0, "0"), (1.0, "1"),
+        (3.14, "3.14"), (np.pi + 1e-6, "3.14"), (np.pi / 17, "0.185"), (1e-12, "1e-12"), (200 * np.pi, "628"),
+    ],
+)
+def test_angles_print_as_multiples_of_pi_where_they_are(angle, text):
+    assert format_angle(angle) == text
 
 
 def test_text_non_gate_instructions():
@@ -224,3 +240,65 @@ def test_each_library_gate_draws(name):
     text = text_drawing(c)
     assert len(text.splitlines()) == 2 * (d.num_qubits + 1) - 1
     ET.fromstring(svg_drawing(c))
+
+
+# ------------------------------------------------------- outputs and files
+def _slide_circuit() -> Circuit:
+    return Circuit(2, 2).h(0).rx(np.pi / 2, 1).cu(3 * np.pi / 4, 0, -np.pi, 0, 0, 1).measure(range(2), range(2))
+
+
+def test_draw_outputs_text_svg_and_mpl():
+    c = _slide_circuit()
+    assert c.draw() == c.draw("text") == text_drawing(c) == str(c)
+    assert c.draw("text", width=20) == text_drawing(c, width=20)
+    assert c.draw("svg") == svg_drawing(c)
+    assert {"Rx(π/2)", "U(3π/4,0,-π,0)"} <= set(_svg_texts(c.draw("svg")))
+    import matplotlib.pyplot as plt
+
+    ax = c.draw("mpl")
+    try:
+        assert {"Rx(π/2)", "U(3π/4,0,-π,0)", "H", "q[0]", "c"} <= {t.get_text() for t in ax.texts}
+        assert ax.get_ylim()[0] > ax.get_ylim()[1] and not ax.axison
+    finally:
+        plt.close(ax.figure)
+    fig, given = plt.subplots()
+    try:
+        assert c.draw("mpl", ax=given) is given
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    "output,options,match",
+    [
+        ("png", {}, r"Cannot draw the circuit as 'png': allowed outputs are 'text', 'svg' and 'mpl'"),
+        ("text", {"ax": None}, r"Cannot draw the circuit as 'text': unknown option\(s\) \['ax'\]; it takes \['width'\]"),
+        ("svg", {"width": 3}, r"unknown option\(s\) \['width'\]; it takes none"),
+    ],
+)
+def test_draw_errors(output, options, match):
+    with pytest.raises(CircuitError, match=match):
+        _slide_circuit().draw(output, **options)
+
+
+def test_save_writes_svg_pdf_and_png(tmp_path):
+    c = _slide_circuit()
+    svg = c.save(tmp_path / "fig.svg")
+    assert svg.read_text(encoding="utf-8") == svg_drawing(c)
+    assert c.save(str(tmp_path / "fig.pdf")).read_bytes().startswith(b"%PDF")
+    png = c.save(tmp_path / "fig.png", dpi=100)
+    assert png.read_bytes().startswith(b"\x89PNG")
+    import matplotlib.pyplot as plt
+
+    assert plt.get_fignums() == []  # saving leaves no pyplot figure behind
+    with pytest.raises(CircuitError, match=r"Cannot save the circuit to '.*fig.docx': unknown format 'docx'; use one of .*\.pdf.*\.png"):
+        c.save(tmp_path / "fig.docx")
+    assert not (tmp_path / "fig.docx").exists()
+
+
+def test_text_and_svg_drawings_do_not_import_matplotlib():
+    code = (
+        "import sys; from qlab import Circuit; c = Circuit(1).h(0); c.draw(); c.draw('svg'); "
+        "assert 'matplotlib' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import qlab
 import qlab.sim as qs
 import reference as ref
+import reference_schedule as schedule
 from qlab import Circuit, NoiseModel, simulate
 from qlab.circuit import GATES
 from qlab.exceptions import QlabTypeError, QubitLimitError, SimulationError
@@ -23,6 +24,9 @@ from qlab.testing import assert_states_close, random_circuit
 
 ATOL = 1e-10
 T1_RANGE = (20e-6, 100e-6)
+
+# random noise models leave some gates without errors on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::qlab.sim.noise.NoiseModelWarning")
 
 
 # ---------------------------------------------------------------- helpers
@@ -54,7 +58,7 @@ def random_one_qubit_channel(rng):
         lambda: ref.PauliChannel(random_pauli_probabilities(rng, 1)),
         lambda: ref.Kraus(tuple(op.full() for op in qutip.rand_kraus_map(2, seed=rng))),
         lambda: ref.Unitary(qutip.rand_unitary(2, seed=rng).full()),
-        lambda: ref.Opaque(qs.lindblad(qutip.rand_herm(2, seed=rng), [rng.uniform(0.1, 0.5) * qutip.destroy(2)], 1.0)),
+        lambda: ref.Lindblad(qutip.rand_herm(2, seed=rng), (rng.uniform(0.1, 0.5) * qutip.destroy(2),), 1.0),
         lambda: ref.Then(ref.AmplitudeDamping(rng.uniform(0, 0.2)), ref.Depolarizing(rng.uniform(0, 0.2))),
     ]
     return kinds[rng.integers(len(kinds))]()
@@ -72,7 +76,7 @@ def random_channel(rng, k: int):
     if k == 2:
         kinds += [
             lambda: ref.Kraus(tuple(op.full() for op in qutip.rand_kraus_map([2, 2], seed=rng))),
-            lambda: ref.Opaque(qs.superop(qutip.rand_super_bcsz([2, 2], seed=rng))),
+            lambda: ref.Superop(qutip.rand_super_bcsz([2, 2], seed=rng)),
         ]
     return kinds[rng.integers(len(kinds))]()
 
@@ -181,11 +185,8 @@ def preparation(psi: qutip.Qobj) -> np.ndarray:
 def assert_matches_reference(circuit: Circuit, spec: ref.NoiseSpec | None = None) -> qlab.Result:
     spec = ref.NoiseSpec() if spec is None else spec
     result = simulate(circuit, spec.to_noise_model())
-    expected = ref.simulate(circuit, spec)
-    state = expected.state
-    if result.qubits != tuple(range(circuit.num_qubits)):
-        state = state.ptrace(list(result.qubits))
-    assert_states_close(result.state, state, atol=ATOL)
+    expected = schedule.simulate(circuit, spec)
+    assert_states_close(result.state, expected.state, atol=ATOL)
     assert_probabilities_close(result.probabilities, expected.probabilities)
     return result
 
@@ -212,6 +213,17 @@ def test_conditional_noisy_circuits_match_reference(seed):
     assert_matches_reference(circuit, random_noise(rng, circuit, timed=False))
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_conditional_timed_noisy_circuits_match_reference(seed):
+    """Classical conditions with gate durations and idle noise: a false condition still takes its slot."""
+    rng = np.random.default_rng(30_000 + seed)
+    circuit = random_circuit_with_extras(rng, conditions=True)
+    spec = random_noise(rng, circuit, timed=True)
+    assert_matches_reference(circuit, spec)
+    early = simulate(circuit, spec.to_noise_model().with_aligned_measurements(False))
+    assert_probabilities_close(early.probabilities, schedule.simulate(circuit, spec, aligned=False).probabilities)
+
+
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("width", [1, 3, 4])
 def test_fusion_width_does_not_change_the_physics(seed, width):
@@ -220,7 +232,7 @@ def test_fusion_width_does_not_change_the_physics(seed, width):
     spec = random_noise(rng, circuit, timed=seed % 2 == 1)
     program = lower(circuit, spec.to_noise_model(), max_fused_qubits=width)
     total = sum(branch.to_matrix(program.qubits) for branch in run_program(program).values())
-    expected = ref.simulate(circuit, spec).state
+    expected = schedule.simulate(circuit, spec).state
     assert_states_close(total / np.trace(total).real, expected.ptrace(list(program.qubits)), atol=ATOL)
 
 
@@ -274,14 +286,55 @@ def test_teleportation_moves_the_state():
 
 def test_only_touched_qubits_are_simulated():
     result = simulate(Circuit(20, 2).h(7).cx(7, 12).barrier().measure([7, 12], [0, 1]))
-    assert result.qubits == (7, 12)
-    assert_states_close(result.state, qutip.bell_state("00"), atol=ATOL)
+    assert result.simulated_qubits == (7, 12) and result.qubits == tuple(range(20))
+    assert_states_close(result.state_of([7, 12]), qutip.bell_state("00"), atol=ATOL)
+    assert_states_close(result.state_of(3), qutip.fock_dm(2, 0), atol=ATOL)
     assert result.probabilities == pytest.approx({"00": 0.5, "11": 0.5})
+
+
+def test_state_holds_every_qubit_of_the_circuit():
+    result = simulate(Circuit(5).h(0))
+    assert result.state.to_qobj().dims == [[2] * 5, [2] * 5]
+    plus = (qutip.basis(2, 0) + qutip.basis(2, 1)).unit()
+    expected = qutip.tensor([plus] + [qutip.basis(2, 0)] * 4)
+    assert_states_close(result.state, expected, atol=ATOL)
+
+
+def test_state_includes_measured_only_qubits_with_their_own_state():
+    noise = NoiseModel().with_gate_error("measure", qs.pauli_channel({"X": 0.3}), qubits=3)
+    result = simulate(Circuit(4).h(0).cx(0, 2).measure_all(), noise)
+    assert result.simulated_qubits == (0, 2)
+    flipped = 0.7 * qutip.fock_dm(2, 0) + 0.3 * qutip.fock_dm(2, 1)
+    bell = qutip.bell_state("00")
+    expected = qutip.tensor(qutip.ket2dm(bell), qutip.fock_dm(2, 0), flipped).permute([0, 2, 1, 3])
+    assert_states_close(result.state, expected, atol=ATOL)
+    assert_states_close(result.state_of([3, 2]), qutip.tensor(flipped, qutip.qeye(2) / 2), atol=ATOL)
+
+
+def test_reduced_states_without_the_whole_state():
+    result = simulate(Circuit(40).h(0).cx(0, 39).x(17))
+    with pytest.raises(SimulationError, match=r"The state of 40 qubits would need .* GiB as a matrix, more than the limit of 13 qubits .*result.state_of\(qubits\)"):
+        result.state
+    assert_states_close(result.state_of([39, 0]), qutip.bell_state("00"), atol=ATOL)
+    assert_states_close(result.state_of([17, 5]), qutip.tensor(qutip.fock_dm(2, 1), qutip.fock_dm(2, 0)), atol=ATOL)
+
+
+@pytest.mark.parametrize("qubits,match", [([0, 0], "distinct qubits in 0..2, got \\[0, 0\\]"), ([3], "got \\[3\\]"),
+                                          ("01", "expected a qubit index or a sequence of them, got '01'"), ([0.5], "got \\[0.5\\]")])
+def test_state_of_rejects_bad_qubits(qubits, match):
+    with pytest.raises(SimulationError, match=match):
+        simulate(Circuit(3).h(0)).state_of(qubits)
 
 
 def test_circuit_without_measurements_has_one_outcome():
     circuit = Circuit(2, 1).h(0)
     assert simulate(circuit).probabilities == {"0": 1.0}
+
+
+@pytest.mark.parametrize("circuit", [Circuit(2).h(0), Circuit(2, 2).h(0).cx(0, 1).barrier()])
+def test_shots_of_a_circuit_without_measurements_are_refused(circuit):
+    with pytest.raises(SimulationError, match=r"Cannot sample 10 shots: the circuit has no measurements.*measure_all\(\)"):
+        simulate(circuit, shots=10)
 
 
 def test_state_is_before_terminal_measurements():
@@ -343,9 +396,9 @@ def test_measuring_a_qubit_twice_collapses_it_once():
 
 
 def test_circuit_without_qubits_in_use():
-    result = simulate(Circuit(2, 1).barrier(), shots=3, seed=0)
-    assert result.qubits == () and result.state.num_qubits == 0
-    assert result.probabilities == {"0": 1.0} and result.counts == {"0": 3}
+    result = simulate(Circuit(2, 1).barrier())
+    assert result.simulated_qubits == () and result.state.num_qubits == 2
+    assert result.probabilities == {"0": 1.0}
 
 
 def test_ideal_library_gates_on_reversed_and_distant_qubits():
@@ -370,7 +423,7 @@ def test_idle_noise_while_another_qubit_runs_a_long_gate():
     spec = ref.NoiseSpec(
         idle={0: ref.IdleT1T2(t1[0], t2[0]), 1: ref.IdleT1T2(t1[1], t2[1])}, durations={("rx", None): 4e-6}
     )
-    expected = ref.simulate(timed, spec)
+    expected = schedule.simulate(timed, spec)
     result = simulate(timed, noise)
     assert_states_close(result.state, expected.state, atol=ATOL)
     assert_probabilities_close(result.probabilities, expected.probabilities)
@@ -398,10 +451,11 @@ def test_gate_qubits_do_not_idle_during_their_own_gate():
 
 def test_barrier_synchronises_qubits_with_idle_noise():
     noise = NoiseModel().with_idle_noise(qs.IdleNoise.from_t1_t2(10e-6, 20e-6)).with_duration("id", 10e-6)
-    with_barrier = simulate(Circuit(2).x(1).id(0).barrier().x(1).x(1).measure_all(), noise).probabilities
-    without = simulate(Circuit(2).x(1).id(0).x(1).x(1).measure_all(), noise).probabilities
-    assert without["01"] == pytest.approx(1.0)
-    assert with_barrier["01"] == pytest.approx(math.exp(-1.0))
+    # qubit 1 waits in |1> for the barrier (one T1), then is flipped back; without the barrier it waits in |0>
+    with_barrier = simulate(Circuit(2).x(1).id(0).barrier().x(1).measure_all(), noise).probabilities
+    without = simulate(Circuit(2).x(1).id(0).x(1).measure_all(), noise).probabilities
+    assert without["00"] == pytest.approx(1.0)
+    assert with_barrier["00"] == pytest.approx(math.exp(-1.0))
 
 
 def test_delays_idle_without_durations():
@@ -423,13 +477,51 @@ def test_a_false_condition_leaves_its_qubits_idling_through_the_slot():
     # 1 us slot passes, so the |1> of qubit 1 decays for 1 us (one T1).
     assert simulate(circuit, noise).probabilities["01"] == pytest.approx(math.exp(-1.0))
     spec = ref.NoiseSpec(idle={None: ref.IdleT1T2(1e-6, 1e-6)}, durations={("x", None): 1e-6})
-    assert_probabilities_close(simulate(circuit, noise).probabilities, ref.simulate(circuit, spec).probabilities)
+    assert_probabilities_close(simulate(circuit, noise).probabilities, schedule.simulate(circuit, spec).probabilities)
 
 
 def test_barrier_after_a_terminal_measurement_does_not_change_its_outcome():
     noise = NoiseModel().with_idle_noise(qs.IdleNoise.from_t1_t2(1e-6, 1e-6)).with_duration("h", 1e-6)
-    circuit = Circuit(2, 1).h(1).x(0).measure(0, 0).barrier()
-    assert simulate(circuit, noise).probabilities == {"1": 1.0}
+    circuit = Circuit(2, 1).h(1).x(0).measure(0, 0)
+    with_barrier = circuit.copy().barrier()
+    assert simulate(with_barrier, noise).probabilities == pytest.approx(simulate(circuit, noise).probabilities)
+    early = noise.with_aligned_measurements(False)
+    assert simulate(with_barrier, early).probabilities == simulate(circuit, early).probabilities == {"1": 1.0}
+
+
+def test_terminal_measurements_wait_for_the_end_of_the_schedule():
+    """A qubit flipped once, then 200 gates on its neighbour over 10 us with T1 = 50 us."""
+    t1, gate = 50e-6, 50e-9
+    noise = NoiseModel().with_idle_noise(qs.IdleNoise.from_t1_t2(t1, 2 * t1)).with_duration(["x", "sx"], gate)
+    circuit = Circuit(2).x(0)
+    for _ in range(200):
+        circuit.sx(1)
+    circuit.measure(0, circuit.add_creg("c", 2)[0]).measure(1, 1)
+    # qubit 0 is in |1> from 50 ns (the end of its x) until the end at 200 * 50 ns = 10 us
+    waited = 200 * gate - gate
+    expected = math.exp(-waited / t1)
+    assert simulate(circuit, noise).probabilities == pytest.approx({"10": expected, "00": 1 - expected}, abs=1e-12)
+    early = simulate(circuit, noise.with_aligned_measurements(False)).probabilities
+    assert early == pytest.approx({"10": 1.0}, abs=1e-12)
+
+
+def test_measure_all_measures_after_a_barrier():
+    circuit = Circuit(3).h(0).measure_all()
+    assert [ins.name for ins in circuit.instructions] == ["h", "barrier", "measure", "measure", "measure"]
+    assert circuit.instructions[1].qubits == (0, 1, 2)
+
+
+def test_aligned_terminal_measurements_match_the_reference_with_measure_errors_and_readout():
+    spec = ref.NoiseSpec(
+        gate_errors={("measure", None): ref.AmplitudeDamping(0.1), ("cx", None): ref.Depolarizing(0.05, 2)},
+        idle={None: ref.IdleT1T2(20e-6, 15e-6), 2: ref.IdleT1T2(5e-6, 4e-6)},
+        readout={1: (0.02, 0.07)},
+        durations={("cx", None): 2e-6, ("h", None): 1e-7, ("measure", None): 1e-6},
+    )
+    circuit = Circuit(4, 4).h(0).x(2).measure(2, 2).cx(0, 1).cx(1, 3).measure(0, 0).cx(1, 3).measure(1, 1)
+    assert_matches_reference(circuit, spec)
+    early = simulate(circuit, spec.to_noise_model().with_aligned_measurements(False))
+    assert_probabilities_close(early.probabilities, schedule.simulate(circuit, spec, aligned=False).probabilities)
 
 
 def test_duration_of_an_unused_gate_does_not_change_the_result():
@@ -579,7 +671,7 @@ def test_counts_need_shots():
 def test_qubits_only_measured_at_the_end_are_not_simulated():
     circuit = Circuit(20).h(0).cx(0, 1).measure_all()
     result = simulate(circuit, shots=100, seed=2)
-    assert result.qubits == (0, 1)
+    assert result.simulated_qubits == (0, 1)
     assert result.probabilities == pytest.approx({"11" + "0" * 18: 0.5, "00" + "0" * 18: 0.5})
 
 
@@ -593,8 +685,8 @@ def test_measured_only_qubits_keep_their_measure_error_idle_noise_and_readout():
     )
     circuit = Circuit(4).rx(0.7, 0).measure_all()
     result = simulate(circuit, spec.to_noise_model())
-    assert result.qubits == (0,)
-    assert_probabilities_close(result.probabilities, ref.simulate(circuit, spec).probabilities)
+    assert result.simulated_qubits == (0,)
+    assert_probabilities_close(result.probabilities, schedule.simulate(circuit, spec).probabilities)
 
 
 def test_a_set_stop_event_stops_the_run_between_steps():
@@ -608,3 +700,59 @@ def test_a_set_stop_event_stops_the_run_between_steps():
     stop.set()
     with pytest.raises(SimulationStopped, match="stopped before it finished"):
         run_program(lower(Circuit(2).h(0).cx(0, 1)), stop)
+
+
+# ------------------------------------------------- the reference's own physics
+def test_reference_lindblad_matches_closed_form_relaxation():
+    t1, t2, t = 40e-6, 30e-6, 13e-6
+    gamma_phi = 1 / t2 - 1 / (2 * t1)
+    ops = (np.sqrt(1 / t1) * qutip.destroy(2).full(), np.sqrt(gamma_phi / 2) * qutip.sigmaz().full())
+    rho = qutip.Qobj(np.array([[0.3, 0.2 - 0.4j], [0.2 + 0.4j, 0.7]]))
+    got = sum(k * rho * k.dag() for k in ref.lindblad_kraus(None, ops, t))
+    want = sum(k * rho * k.dag() for k in ref.ThermalRelaxation(t1, t2, t).kraus())
+    np.testing.assert_allclose(got.full(), want.full(), atol=1e-12)
+
+
+def test_reference_lindblad_hamiltonian_rotates_the_right_way():
+    """drho/dt = -i[H, rho] with H = (w/2) X turns |0> into rx(w t)|0>."""
+    w, t = 2.0, 0.7
+    kraus = ref.lindblad_kraus(0.5 * w * qutip.sigmax().full(), (), t)
+    psi = ref.gate_unitary("rx", (w * t,)) @ np.array([1, 0])
+    rho = sum(k * qutip.fock_dm(2, 0) * k.dag() for k in kraus)
+    np.testing.assert_allclose(rho.full(), np.outer(psi, psi.conj()), atol=1e-12)
+
+# ------------------------------------------------- sampling at scale, key orders
+def ghz(n: int) -> Circuit:
+    circuit = Circuit(n).h(0)
+    for q in range(n - 1):
+        circuit.cx(q, q + 1)
+    return circuit.measure_all()
+
+
+def test_a_million_shots_are_one_multinomial_draw():
+    result = simulate(ghz(12), shots=1_000_000, seed=5)
+    counts = result.counts
+    assert set(counts) == {"0" * 12, "1" * 12} and sum(counts.values()) == 1_000_000
+    assert counts == dict(zip(result.probabilities, np.random.default_rng(5).multinomial(1_000_000, [0.5, 0.5]).tolist()))
+    assert result._memory is None  # the per-shot record is not built unless asked
+
+
+def test_memory_is_the_counts_in_a_reproducible_random_order():
+    result = simulate(ghz(3), shots=1000, seed=11)
+    memory = result.memory
+    assert len(memory) == 1000 and {k: memory.count(k) for k in set(memory)} == result.counts
+    assert memory == simulate(ghz(3), shots=1000, seed=11).memory
+    assert memory[:20] != sorted(memory[:20])  # not grouped by outcome
+
+
+def test_counts_in_qiskit_order_follow_qiskit_convention():
+    # Qiskit: the key is written right to left by classical bit (bit 0 rightmost), and registers
+    # appear in reverse order of declaration, separated by spaces. Here register a = (a0, a1, a2)
+    # records (1, 0, 0) and register b = (b0, b1) records (0, 1): Qiskit's key is "b1 b0 a2 a1 a0" = "10 001".
+    circuit = Circuit(5)
+    a, b = circuit.add_creg("a", 3), circuit.add_creg("b", 2)
+    circuit.x(0).x(4).measure([0, 1, 2], list(a)).measure([3, 4], list(b))
+    result = simulate(circuit, shots=7)
+    assert result.counts == {"100 01": 7}
+    assert result.counts_qiskit() == {"10 001": 7}
+    assert simulate(Circuit(3).x(0).measure_all(), shots=4).counts_qiskit() == {"001": 4}

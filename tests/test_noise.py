@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 import qutip
 
+import qlab
+import qlab.circuit
 import qlab.sim as qs
 import reference as ref
+import reference_schedule as schedule
 from qlab import Circuit, NoiseModel, simulate
 from qlab.exceptions import SimulationError
 from qlab.circuit import gate_matrix
@@ -20,6 +23,7 @@ from qlab.sim import IdleNoise, ReadoutError
 from qlab.sim.noise import NoiseModelWarning
 from qlab.testing import assert_states_close
 
+GATES_ARITY = {name: gate.num_qubits for name, gate in qlab.circuit.GATES.items()}
 DEP = qs.depolarizing(0.1)
 AD = qs.amplitude_damping(0.2)
 PREPARATIONS = {
@@ -178,9 +182,51 @@ def test_unknown_gate_names_are_refused():
         NoiseModel().with_gate_error("hadamard", qs.depolarizing(0.1))
 
 
+@pytest.mark.parametrize("alias,name", [("cu1", "cp"), ("CX", "cx"), ("U", "u3"), ("u1", "p"), ("cnot", "cx"), ("cu3", "cu")])
+def test_qasm_spellings_are_noise_model_keys(alias, name):
+    channel = qs.depolarizing(0.1, GATES_ARITY[name])
+    assert NoiseModel().with_gate_error(alias, channel).gate_error(name, tuple(range(GATES_ARITY[name]))) == channel
+    assert NoiseModel().with_duration(alias, 1e-7).duration(name, tuple(range(GATES_ARITY[name]))) == 1e-7
+
+
+def test_cu1_noise_acts_on_a_cu1_gate_read_from_qasm():
+    circuit = qlab.load_qasm('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; cu1(0.3) q[0], q[1]; measure q -> c;')
+    probabilities = simulate(circuit, NoiseModel().with_gate_error("cu1", qs.pauli_channel({"XI": 0.25}))).probabilities
+    assert probabilities == pytest.approx({"00": 0.75, "10": 0.25}, abs=1e-12)
+
+
+def test_errors_of_different_sizes_on_one_gate_follow_each_other():
+    both = NoiseModel().with_gate_error("cx", qs.depolarizing(0.1)).with_gate_error("cx", qs.depolarizing(0.2, 2))
+    expected = qs.depolarizing(0.1).tensor(qs.depolarizing(0.1)).then(qs.depolarizing(0.2, 2))
+    assert both.gate_error("cx", (0, 1)) == expected
+    reverse = NoiseModel().with_gate_error("cx", qs.depolarizing(0.2, 2)).with_gate_error("cx", AD)
+    assert reverse.gate_error("cx", (0, 1)) == qs.depolarizing(0.2, 2).then(AD.tensor(AD))
+
+
+def test_composing_a_device_model_with_a_one_qubit_error_on_its_two_qubit_gate():
+    device = NoiseModel.from_calibration([1e-4] * 2, [1e-4] * 2, {"cx": 3e-7}, {"cx": 0.99}, coupling_map=[(0, 1)])
+    composed = device | NoiseModel().with_gate_error("cx", qs.amplitude_damping(0.02))
+    damping = qs.amplitude_damping(0.02)
+    assert composed.gate_error("cx", (0, 1)) == device.gate_error("cx", (0, 1)).then(damping.tensor(damping))
+    assert composed.gate_error("cx", (1, 0)) == damping
+
+
+def test_errors_of_different_sizes_on_a_user_unitary_need_its_qubits():
+    with pytest.raises(NoiseModelError, match=r"cannot follow .* on 'unitary' on any qubits: the gate's size is unknown"):
+        NoiseModel().with_gate_error("unitary", qs.depolarizing(0.1)).with_gate_error("unitary", qs.depolarizing(0.1, 2))
+    nm = NoiseModel().with_gate_error("unitary", DEP, qubits=(0, 1)).with_gate_error("unitary", qs.depolarizing(0.1, 2), qubits=(0, 1))
+    assert nm.gate_error("unitary", (0, 1)).num_qubits == 2
+
+
 def test_gate_aliases_name_the_same_gate():
     nm = NoiseModel().with_gate_error("cnot", qs.depolarizing(0.1, 2))
     assert nm.gate_error("cx", (0, 1)) is not None or simulate(Circuit(2).cx(0, 1), nm).state.purity() < 1
+
+
+def test_cu1_is_a_noise_model_key_for_the_controlled_phase_as_in_qasm():
+    nm = NoiseModel().with_gate_error("cu1", qs.depolarizing(0.1, 2))
+    assert nm.gate_error("cp", (0, 1)) == qs.depolarizing(0.1, 2)
+    assert nm.gate_error("cp", (1, 0)) == qs.depolarizing(0.1, 2)
 
 
 # ---------------------------------------------------------------- compose
@@ -230,7 +276,7 @@ def test_idle_noise_in_a_circuit_matches_the_reference():
     noise = NoiseModel().with_idle_noise(IdleNoise.from_t1_t2(40e-6, 50e-6), qubits=1)
     circuit = Circuit(2).h(0).h(1).delay(7, [0, 1], unit="us")
     spec = ref.NoiseSpec(idle={1: ref.IdleT1T2(40e-6, 50e-6)})
-    assert_states_close(simulate(circuit, noise).state, ref.simulate(circuit, spec).state, atol=1e-12)
+    assert_states_close(simulate(circuit, noise).state, schedule.simulate(circuit, spec).state, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -280,6 +326,7 @@ def test_calibrated_gate_error_includes_relaxation_over_the_gate():
     assert nm.duration("cx", (1, 2)) == 450e-9 and nm.duration("measure", (2,)) == 1e-6
 
 
+@pytest.mark.filterwarnings("ignore:The noise model has idle noise")
 def test_calibrated_readout_flips_each_outcome_with_one_minus_fidelity():
     nm = calibrated()
     circuit = Circuit(3).unitary(qutip.sigmax().full(), 1).measure_all()
@@ -295,16 +342,62 @@ def test_calibrated_idle_noise_is_thermal_relaxation(qubit):
 
 
 def test_calibration_uses_the_coupling_map_and_all_pairs_by_default():
-    everywhere = NoiseModel.from_calibration([1e-4] * 3, [1e-4] * 3, {"cz": 1e-7}, {"cz": 0.99})
+    everywhere = NoiseModel.from_calibration([1e-4] * 3, [1e-4] * 3, {"cx": 1e-7}, {"cx": 0.99})
     assert {q for (name, q) in everywhere.gate_errors} == {(a, b) for a in range(3) for b in range(3) if a != b}
-    line = NoiseModel.from_calibration([1e-4] * 3, [1e-4] * 3, {"cz": 1e-7}, {"cz": 0.99}, coupling_map=[(0, 1), (1, 2)])
-    assert set(line.gate_errors) == {("cz", (0, 1)), ("cz", (1, 2))}
-    assert line.duration("cz", (1, 2)) == 1e-7
+    line = NoiseModel.from_calibration([1e-4] * 3, [1e-4] * 3, {"cx": 1e-7}, {"cx": 0.99}, coupling_map=[(0, 1), (1, 2)])
+    assert set(line.gate_errors) == {("cx", (0, 1)), ("cx", (1, 2))}
+    assert line.duration("cx", (1, 2)) == 1e-7 and line.duration("cx", (2, 1)) == 0.0
 
 
-def test_calibration_warns_when_relaxation_alone_is_worse_than_the_fidelity():
-    with pytest.warns(NoiseModelWarning, match=r"relaxation alone gives 'x' on \(0,\) a fidelity below the calibrated 0.9999"):
-        nm = NoiseModel.from_calibration([1e-6], [1e-6], {"x": 1e-7}, {"x": 0.9999})
+@pytest.mark.parametrize("name,params", [("cz", ()), ("rzz", (0.7,)), ("cp", (0.3,)), ("swap", ())])
+def test_symmetric_gates_get_their_calibration_in_both_orientations(name, params):
+    t1, t2 = [60e-6, 90e-6, 70e-6], [50e-6, 40e-6, 100e-6]
+    durations = {name: {(1, 2): 400e-9}}
+    fidelities = {name: {(1, 2): 0.985}}
+    nm = NoiseModel.from_calibration(t1, t2, durations, fidelities, coupling_map=[(1, 2)])
+    assert nm.duration(name, (2, 1)) == nm.duration(name, (1, 2)) == 400e-9
+    # the reversed pair's error: relaxation of qubit 2 (first factor) and 1 over the gate, by hand
+    error = nm.gate_error(name, (2, 1))
+    relaxation = qs.thermal_relaxation(t1[2], t2[2], 400e-9).tensor(qs.thermal_relaxation(t1[1], t2[1], 400e-9))
+    keep = error.ptm[5, 5] / relaxation.ptm[5, 5]
+    assert error == relaxation.then(qs.depolarizing(1 - keep, 2))
+    process = engine_process(name, (2, 1), nm) if not params else None
+    if process is not None:
+        assert average_gate_fidelity(process, gate_matrix(name)) == pytest.approx(0.985, abs=1e-9)
+
+
+def test_symmetric_gate_keeps_a_calibration_given_for_each_orientation():
+    nm = NoiseModel.from_calibration([1e-4] * 2, [1e-4] * 2, {}, {"cz": {(0, 1): 0.99, (1, 0): 0.98}})
+    assert nm.gate_error("cz", (1, 0)).average_gate_fidelity() == pytest.approx(0.98, abs=1e-12)
+    assert nm.gate_error("cz", (0, 1)).average_gate_fidelity() == pytest.approx(0.99, abs=1e-12)
+
+
+def test_asymmetric_gates_keep_their_orientation():
+    nm = NoiseModel.from_calibration([1e-4] * 2, [1e-4] * 2, {"crx": 1e-7}, {"crx": 0.99}, coupling_map=[(0, 1)])
+    assert nm.gate_error("crx", (1, 0)) is None and nm.duration("crx", (1, 0)) == 0.0
+
+
+def test_a_site_with_t1_but_no_t2_relaxes_without_extra_dephasing():
+    nm = NoiseModel.from_calibration([50e-6], [math.inf], {"x": 100e-9}, {"x": 0.999})
+    # T2 = 2 T1: the coherence decays at exactly half the population rate (Lindblad with only sigma_minus)
+    rho = qutip.Qobj(nm.idle_noise(0).channel(10e-6).to_superop() @ qutip.operator_to_vector(qutip.ket2dm(
+        (qutip.basis(2, 0) + qutip.basis(2, 1)).unit())).full(), dims=[[[2], [2]], [1]])
+    rho = qutip.vector_to_operator(rho).full()
+    assert abs(rho[1, 1]) == pytest.approx(0.5 * math.exp(-10 / 50), abs=1e-12)
+    assert abs(rho[0, 1]) == pytest.approx(0.5 * math.exp(-10 / 100), abs=1e-12)
+    assert nm.gate_error("x", (0,)).average_gate_fidelity() == pytest.approx(0.999, abs=1e-12)
+
+
+def test_a_site_without_t1_and_t2_has_no_idle_noise():
+    nm = NoiseModel.from_calibration([math.inf, 50e-6], [math.inf, 30e-6], {}, {"x": 0.999})
+    assert nm.idle_noise(0) is None and nm.idle_noise(1) == IdleNoise.from_t1_t2(50e-6, 30e-6)
+
+
+def test_calibration_warns_once_when_relaxation_alone_is_worse_than_the_fidelity():
+    with pytest.warns(NoiseModelWarning, match=r"relaxation alone gives 3 gate\(s\) a fidelity below the calibrated one") as caught:
+        nm = NoiseModel.from_calibration([1e-6] * 3, [1e-6] * 3, {"x": 1e-7}, {"x": 0.9999})
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert "x on (0,) (F=0.9999)" in str(caught[0].message)
     assert nm.gate_error("x", (0,)) == qs.thermal_relaxation(1e-6, 1e-6, 1e-7)
 
 
@@ -338,3 +431,37 @@ def test_calibration_rejects_bad_input(kwargs, match):
 def test_calibration_rejects_an_unreachable_fidelity():
     with pytest.raises(NoiseModelError, match="fidelity"):
         NoiseModel.from_calibration([1e-4], [1e-4], {}, {"x": 0.2})
+
+
+# ------------------------------------------------------------- warnings
+def device_model() -> NoiseModel:
+    gates = {"rz": 0.9999, "rx": 0.999, "ry": 0.999, "cx": 0.99}
+    return NoiseModel.from_calibration([1e-4] * 3, [8e-5] * 3, {"rx": 5e-8, "ry": 5e-8, "cx": 3e-7}, gates,
+                                       coupling_map=[(0, 1), (1, 2)])
+
+
+def test_gates_without_noise_are_named_in_one_warning_at_the_users_line():
+    circuit = Circuit(3).h(0).h(1).cx(0, 1).cx(2, 1).rx(0.3, 2).measure_all()
+    with pytest.warns(NoiseModelWarning, match=r"gives no error to some gates.*: h on 0, 1; cx on \(2, 1\)\.") as caught:
+        simulate(circuit, device_model())
+    assert len(caught) == 1 and caught[0].filename == __file__
+
+
+def test_a_model_without_errors_for_a_size_of_gate_does_not_warn_about_it(recwarn):
+    simulate(Circuit(2).h(0).cx(0, 1).measure_all(), NoiseModel().with_gate_error("cx", qs.depolarizing(0.01, 2)))
+    simulate(Circuit(2).h(0).cx(0, 1).unitary(np.eye(2), 0).measure_all(), NoiseModel().with_gate_error("h", DEP))
+    assert not [w for w in recwarn if issubclass(w.category, NoiseModelWarning)]
+
+
+def test_idle_noise_that_never_acts_warns_once():
+    noise = NoiseModel().with_idle_noise(IdleNoise.from_t1_t2(1e-5, 1e-5))
+    with pytest.warns(NoiseModelWarning, match="has idle noise, but no instruction of this circuit takes time") as caught:
+        simulate(Circuit(3).x(0).x(1).cx(0, 2).measure_all(), noise)
+    assert len(caught) == 1 and caught[0].filename == __file__
+
+
+def test_idle_noise_with_delays_or_durations_does_not_warn(recwarn):
+    noise = NoiseModel().with_idle_noise(IdleNoise.from_t1_t2(1e-5, 1e-5))
+    simulate(Circuit(1).x(0).delay(1, 0, unit="us").measure_all(), noise)
+    simulate(Circuit(2).x(0).x(1).measure_all(), noise.with_duration("x", 1e-7))
+    assert not [w for w in recwarn if issubclass(w.category, NoiseModelWarning)]

@@ -50,7 +50,7 @@ def test_basis_is_read_only():
         pauli_basis(1)[0, 0, 0] = 2
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8])
 def test_density_round_trip_and_coefficients(n):
     rho = qutip.rand_dm([2] * n, seed=n)
     coeffs = density_to_pauli_vector(rho.full(), n)
@@ -62,7 +62,18 @@ def test_density_round_trip_and_coefficients(n):
     assert coeffs[0] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("n", [1, 3, 5])
+@pytest.mark.parametrize("n", [2, 6, 7])
+def test_small_and_large_transforms_agree_with_expectation_values(n):
+    """Below 7 qubits the transforms are NumPy contractions, from 7 on numba kernels: both give Tr(P rho)."""
+    rho = qutip.rand_dm([2] * n, seed=20 + n)
+    coeffs = density_to_pauli_vector(rho.full(), n)
+    rng = np.random.default_rng(n)
+    for label in ["".join(rng.choice(list("IXYZ"), size=n)) for _ in range(5)]:
+        index = sum(4 ** (n - 1 - i) * "IXZY".index(c) for i, c in enumerate(label))
+        assert coeffs[index] == pytest.approx(qutip.expect(pauli_string(label), rho), abs=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 3, 5, 7])
 def test_pauli_vector_round_trip_writes_into_out(n):
     rho = qutip.rand_dm([2] * n, seed=10 + n).full()
     out = np.empty((2**n, 2**n), dtype=complex)

@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 from qlab.circuit import GATES, Circuit, Condition, dump_qasm, gate_matrix, load_qasm
 from qlab.circuit import qasm as qasm_module
 from qlab.circuit.gates import controlled
-from qlab.circuit.qasm.tables import DEFINITIONS
-from qlab.exceptions import QasmError, QlabTypeError, QubitLimitError, UnsupportedQasmError
+from qlab.circuit.qasm import reader as reader_module
+from qlab.circuit.qasm.tables import DEFINITIONS, library_call
+from qlab.exceptions import (
+    QasmError, QasmLimitError, QasmQubitLimitError, QlabTypeError, QubitLimitError, UnsupportedQasmError,
+)
 
 CORPUS_DIR = Path(__file__).parent / "qasm_corpus"
 CORPUS = sorted(CORPUS_DIR.glob("*.qasm"))
@@ -111,7 +114,11 @@ def test_corpus_has_every_library_gate():
 def test_library_gates_match_pyqasm_decompositions(name, monkeypatch):
     text = (CORPUS_DIR / name).read_text()
     kept = load_qasm(text)
-    monkeypatch.setattr(qasm_module, "external_gates", lambda program: [])
+    if "cu3" in text:  # pyqasm decomposes cu3 as Qiskit's copy of qelib1.inc does: no controlled phase
+        monkeypatch.setattr(reader_module, "library_call", lambda g, p: ("cu", (*p, 0.0)) if g == "cu3" else library_call(g, p))
+        kept = load_qasm(text)
+        monkeypatch.undo()
+    monkeypatch.setattr(qasm_module.library, "external_gates", lambda program: [])
     decomposed = load_qasm(text)
     assert len(decomposed) > len(kept)
     assert_equal_up_to_phase(unitary(decomposed), unitary(kept))
@@ -150,7 +157,8 @@ def test_nested_definitions_match_a_hand_expansion():
     block = ent(ent(Circuit(3), -0.75, 2, 0), -1.5, 0, 1).compose(ent(Circuit(3), -0.25, 2, 1).inverse())
     want = want.compose(block.inverse())
     rot(rot(want, 0.1, 0.2, 0.3, 1), 0.1, 0.2, 0.3, 1)
-    want.cx(2, 0).crz(0.4, 1, 2).cu(0.1, 0.2, 0.3, 0.0, 0, 1).x(1).ch(1, 2).x(1)
+    # ctrl @ u3: stdgates.inc's u3 is e^(-i(phi+lam)/2) times the library's, a controlled phase here
+    want.cx(2, 0).crz(0.4, 1, 2).cu(0.1, 0.2, 0.3, -0.25, 0, 1).x(1).ch(1, 2).x(1)
     want.u3(-math.pi / 2, 0.25, -0.5, 0).sxdg(1)
     assert_equal_up_to_phase(unitary(got), unitary(want))
     assert {"crz", "cu", "ch", "sxdg"} <= set(got.count_ops())
@@ -173,7 +181,7 @@ def test_qasm2_aliases_and_expressions_become_library_gates():
         "cu1(-0.25) q[0], q[1];\ncu3(1, 2, 3) q[1], q[0];\n"
     )
     want = Circuit(2, 2).p(math.pi / 2, 0).u3(1, 2, 3, 1).u3(1.0, -math.pi, 1.5, 0).cx(0, 1)
-    want.cp(-0.25, 0, 1).cu(1, 2, 3, 0, 1, 0)
+    want.cp(-0.25, 0, 1).cu(1, 2, 3, -2.5, 1, 0)
     assert c == want
 
 
@@ -187,9 +195,112 @@ def test_modifiers_become_library_gates_where_the_library_has_them():
         H3 + "ctrl @ s q[0], q[1];\ninv @ ctrl @ t q[1], q[0];\nctrl @ u2(0.1, 0.2) q[0], q[1];\n"
         "inv @ sx q[0];\ninv @ u3(0.1, 0.2, 0.3) q[1];\n"
     )
-    want = Circuit(2, 2).cp(math.pi / 2, 0, 1).cp(-math.pi / 4, 1, 0).cu(math.pi / 2, 0.1, 0.2, 0.0, 0, 1)
+    want = Circuit(2, 2).cp(math.pi / 2, 0, 1).cp(-math.pi / 4, 1, 0).cu(math.pi / 2, 0.1, 0.2, -(0.1 + 0.2) / 2, 0, 1)
     want.sxdg(0).u3(-0.1, -0.3, -0.2, 1)
     assert c == want
+
+
+# The published definitions, written here from the specifications, not from qlab:
+# OpenQASM 3 (source/language/gates.rst, standard_library.rst and examples/stdgates.inc of
+# openqasm/openqasm) and OpenQASM 2 (examples/qelib1.inc of its OpenQASM2.x branch).
+
+
+def e(angle: float) -> complex:
+    return np.exp(1j * angle)
+
+
+def oq3_U(theta, phi, lam):
+    """The OpenQASM 3 built-in U, as gates.rst writes it."""
+    return 0.5 * np.array(
+        [[1 + e(theta), -1j * e(lam) * (1 - e(theta))], [1j * e(phi) * (1 - e(theta)), e(phi + lam) * (1 + e(theta))]]
+    )
+
+
+def oq2_U(theta, phi, lam):
+    """The OpenQASM 2 built-in U: Rz(phi) Ry(theta) Rz(lam) (arXiv:1707.03429)."""
+    rz = lambda a: np.diag([e(-a / 2), e(a / 2)])  # noqa: E731
+    ry = np.array([[np.cos(theta / 2), -np.sin(theta / 2)], [np.sin(theta / 2), np.cos(theta / 2)]])
+    return rz(phi) @ ry @ rz(lam)
+
+
+def ctrl(u, controls: int = 1):
+    """|0><0| x I + |1><1| x u, controls first."""
+    d = u.shape[0] * 2**controls
+    out = np.eye(d, dtype=complex)
+    out[-u.shape[0]:, -u.shape[0]:] = u
+    return out
+
+
+STD_U3 = lambda t, p, l: e(-(p + l + t) / 2) * oq3_U(t, p, l)  # noqa: E731  gate u3 { gphase(-(φ+λ+θ)/2); U(θ, φ, λ) q; }
+STD_U2 = lambda p, l: e(-(p + l + np.pi / 2) / 2) * oq3_U(np.pi / 2, p, l)  # noqa: E731
+STDGATES_CONTROLLED = {  # gate cX(...) a, b { ctrl @ X(...) a, b; } with X from stdgates.inc
+    "cx": lambda: ctrl(e(-np.pi / 2) * oq3_U(np.pi, 0, np.pi)),
+    "cy": lambda: ctrl(e(-np.pi / 2) * oq3_U(np.pi, np.pi / 2, np.pi / 2)),
+    "cz": lambda: ctrl(np.diag([1, e(np.pi)])),
+    "ch": lambda: ctrl(e(-np.pi / 4) * oq3_U(np.pi / 2, 0, np.pi)),
+    "cp": lambda lam: ctrl(np.diag([1, e(lam)])),  # p(λ) a { ctrl @ gphase(λ) a; }
+    "crx": lambda t: ctrl(e(-t / 2) * oq3_U(t, -np.pi / 2, np.pi / 2)),
+    "cry": lambda t: ctrl(e(-t / 2) * oq3_U(t, 0, 0)),
+    "crz": lambda t: ctrl(e(-t / 2) * oq3_U(0, 0, t)),
+    # cu(θ, φ, λ, γ) a, b { p(γ-θ/2) a; ctrl @ U(θ, φ, λ) a, b; }
+    "cu": lambda t, p, l, g: ctrl(oq3_U(t, p, l)) @ np.kron(np.diag([1, e(g - t / 2)]), np.eye(2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STDGATES_CONTROLLED))
+def test_stdgates_controlled_gates_follow_the_published_definitions(name):
+    params = (0.7, -1.3, 2.1, 0.4)[: GATES[name].num_params]
+    call = f"{name}({', '.join(map(str, params))})" if params else name
+    got = unitary(load_qasm(H3 + f"{call} q[0], q[1];\n"))
+    np.testing.assert_allclose(got, STDGATES_CONTROLLED[name](*params), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call,want",
+    [
+        ("ctrl @ u3(0.7, -1.3, 2.1) q[0], q[1];", ctrl(STD_U3(0.7, -1.3, 2.1))),
+        ("ctrl @ u2(-1.3, 2.1) q[0], q[1];", ctrl(STD_U2(-1.3, 2.1))),
+        ("ctrl @ U(0.7, -1.3, 2.1) q[0], q[1];", ctrl(oq3_U(0.7, -1.3, 2.1))),
+        ("ctrl @ u1(0.5) q[0], q[1];", ctrl(oq3_U(0, 0, 0.5))),
+        ("ctrl @ rz(0.5) q[0], q[1];", ctrl(e(-0.25) * oq3_U(0, 0, 0.5))),
+        ("inv @ ctrl @ u3(0.7, -1.3, 2.1) q[0], q[1];", ctrl(STD_U3(0.7, -1.3, 2.1)).conj().T),
+        ("ctrl @ inv @ u2(-1.3, 2.1) q[0], q[1];", ctrl(STD_U2(-1.3, 2.1).conj().T)),
+        ("ctrl @ inv @ U(0.7, -1.3, 2.1) q[0], q[1];", ctrl(oq3_U(0.7, -1.3, 2.1).conj().T)),
+        ("ctrl(2) @ u3(0.7, -1.3, 2.1) q[0], q[1], q[2];", ctrl(STD_U3(0.7, -1.3, 2.1), 2)),
+    ],
+)
+def test_controlled_u_gates_keep_the_stdgates_phase(call, want):
+    header = H3.replace("qubit[2]", "qubit[3]") if "ctrl(2)" in call else H3
+    np.testing.assert_allclose(unitary(load_qasm(header + call + "\n")), want, atol=1e-12)
+
+
+def test_stdgates_u3_equals_the_openqasm2_U_and_qelib1_cu3_controls_it():
+    np.testing.assert_allclose(STD_U3(0.7, -1.3, 2.1), oq2_U(0.7, -1.3, 2.1), atol=1e-12)
+    got = load_qasm(H2 + "cu3(0.7, -1.3, 2.1) q[0], q[1];\n")
+    np.testing.assert_allclose(unitary(got), ctrl(oq2_U(0.7, -1.3, 2.1)), atol=1e-12)
+    assert got == load_qasm(H3 + "ctrl @ u3(0.7, -1.3, 2.1) q[0], q[1];\n").copy() and got.instructions[0].name == "cu"
+
+
+QELIB1_BODIES = {  # published qelib1.inc bodies, with u1 = U(0,0,λ) and u3 = U(θ,φ,λ) of OpenQASM 2
+    "cu3(0.7, -1.3, 2.1)": [
+        ("u1", (((2.1 - -1.3) / 2),), (1,)), ("cx", (), (0, 1)), ("u3", (-0.35, 0, -(-1.3 + 2.1) / 2), (1,)),
+        ("cx", (), (0, 1)), ("u3", (0.35, -1.3, 0), (1,)),
+    ],
+    "cu1(0.9)": [("u1", (0.45,), (0,)), ("cx", (), (0, 1)), ("u1", (-0.45,), (1,)), ("cx", (), (0, 1)), ("u1", (0.45,), (1,))],
+    "crz(0.9)": [("u1", (0.45,), (1,)), ("cx", (), (0, 1)), ("u1", (-0.45,), (1,)), ("cx", (), (0, 1))],
+    "cy": [("u1", (-np.pi / 2,), (1,)), ("cx", (), (0, 1)), ("u1", (np.pi / 2,), (1,))],
+    "cz": [("u3", (np.pi / 2, 0, np.pi), (1,)), ("cx", (), (0, 1)), ("u3", (np.pi / 2, 0, np.pi), (1,))],
+}
+
+
+@pytest.mark.parametrize("call", sorted(QELIB1_BODIES))
+def test_qelib1_controlled_gates_follow_their_published_bodies(call):
+    """Up to a global phase, the only freedom an OpenQASM 2 gate has (there is no ctrl modifier)."""
+    ops = {"u1": lambda lam: oq2_U(0, 0, lam), "u3": oq2_U, "cx": lambda: ctrl(np.array([[0, 1], [1, 0]]))}
+    want = np.eye(4, dtype=complex)
+    for gate, params, qubits in QELIB1_BODIES[call]:
+        want = full_operator(ops[gate](*params), qubits, 2) @ want
+    assert_equal_up_to_phase(unitary(load_qasm(H2 + call + " q[0], q[1];\n")), want)
 
 
 def test_other_modified_gates_become_labelled_unitaries():
@@ -604,15 +715,75 @@ def test_register_names_openqasm_cannot_write(name, version):
 
 
 @pytest.mark.parametrize(
-    "text",
-    ['OPENQASM 2.0; include "qelib1.inc"; qreg q[1000000000];', "OPENQASM 3.0; qubit[3000] a; qubit[3000] b;"],
+    "text,declared",
+    [
+        ('OPENQASM 2.0; include "qelib1.inc"; qreg q[1000000000];', 1000000000),
+        ("OPENQASM 3.0; qubit[3000] a; qubit[3000] b;", 6000),
+        ("OPENQASM 3.0; qubit[500000000*2] q;", 1000000000),
+        ('OPENQASM 2.0; include "qelib1.inc"; qreg q[500000000*2];', 1000000000),
+        ("OPENQASM 3.0; const int n = 1000000000; qubit[n] q;", 1000000000),
+        ("OPENQASM 3.0; const int k = 30; const int n = 2 ** k; qubit[n + 1] q;", 1073741825),
+        ("OPENQASM 3.0; qubit[2 ** 100000] q;", None),
+        ("OPENQASM 3.0; qubit[1 << 100000] q;", None),
+    ],
 )
-def test_huge_registers_are_refused_before_they_are_expanded(text):
-    with pytest.raises(QubitLimitError, match=r"The program declares \d+ qubits, more than the 4096 allowed here"):
+def test_huge_registers_are_refused_before_they_are_expanded(text, declared):
+    count = declared if declared is not None else "an unbounded number of"
+    with pytest.raises(QasmQubitLimitError, match=f"at line 1: the program declares {count} qubits, more than max_qubits=4096 allowed here") as err:
         load_qasm(text)
+    assert err.value.line == 1 and isinstance(err.value, QubitLimitError) and isinstance(err.value, QasmError)
 
 
 def test_max_qubits_counts_every_declared_qubit():
     assert load_qasm("OPENQASM 3.0; qubit[5] q; qubit r;", max_qubits=6).num_qubits == 6
-    with pytest.raises(QubitLimitError, match="declares 6 qubits, more than the 5 allowed here"):
+    with pytest.raises(QubitLimitError, match="declares 6 qubits, more than max_qubits=5 allowed here"):
         load_qasm("OPENQASM 3.0; qubit[5] q; qubit r;", max_qubits=5)
+
+
+@pytest.mark.parametrize(
+    "text,line,match",
+    [
+        ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[10000000];', 4,
+         "the program declares 10000000 classical bits, more than max_clbits=65536"),
+        ("OPENQASM 3.0;\nconst int n = 40000;\nbit[n] a;\nbit[n] b;", 4,
+         "the program declares 80000 classical bits, more than max_clbits=65536"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nfor int i in [0:999999] {\n  h q[0];\n}', 4,
+         "the program expands to 1000001 or more statements .* more than max_statements=100000"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nconst int n = 1000;\n'
+         "for int i in [0:n] {\n  for int j in [0:i] {\n    x q[0];\n  }\n}", 5,
+         "expands to 1002003 or more statements"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\ngate a q { h q; h q; h q; h q; h q; h q; h q; h q; h q; h q; }\n'
+         "gate b q { a q; a q; a q; a q; a q; a q; a q; a q; a q; a q; }\ngate c q { b q; b q; b q; b q; b q; b q; b q; b q; b q; b q; }\n"
+         "gate d q { c q; c q; c q; c q; c q; c q; c q; c q; c q; c q; }\ngate e q { d q; d q; d q; d q; d q; d q; d q; d q; d q; d q; }\n"
+         "e q[0];\ne q[0];", 9, "expands to 100001 or more statements"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[4000] q;\nfor int i in [1:30] {\n  h q;\n}', 4,
+         "expands to 120001 or more statements"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\ndef f(qubit a) {\n  for int i in [0:99999] { x a; }\n}\n'
+         "f(q[0]);\nf(q[0]);", 5, "expands to 100001 or more statements"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\npow(1000000) @ x q[0];', 4,
+         "expands to 1000001 or more statements"),
+    ],
+)
+def test_programs_over_a_size_limit_are_refused_at_once_with_the_limit_named(text, line, match):
+    with pytest.raises(QasmLimitError, match=f"Cannot read OpenQASM at line {line}: .*{match}") as err:
+        load_qasm(text)
+    assert err.value.line == line
+
+
+def test_the_text_size_limit_names_the_line_where_it_is_crossed():
+    text = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\n' + "x q[0];\n" * 1000
+    assert len(load_qasm(text, max_text_size=len(text))) == 1000
+    with pytest.raises(QasmLimitError, match=r"the text has 8050 characters, more than max_text_size=100 \(crossed at line 10\)"):
+        load_qasm(text, max_text_size=100)
+
+
+def test_limits_can_be_raised_and_must_be_non_negative_ints():
+    loop = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nfor int i in [0:9] { x q[0]; }'
+    assert len(load_qasm(loop, max_statements=11)) == 10  # the declaration and ten unrolled x
+    with pytest.raises(QasmLimitError, match="expands to 11 or more statements .* max_statements=10 "):
+        load_qasm(loop, max_statements=10)
+    assert load_qasm("OPENQASM 3.0; qubit q; bit[70000] c;", max_clbits=70000).num_clbits == 70000
+    with pytest.raises(QlabTypeError, match=r"max_statements must be an int, got 1.5 \(float\)"):
+        load_qasm(loop, max_statements=1.5)
+    with pytest.raises(QlabTypeError, match="max_qubits must be non-negative, got -1"):
+        load_qasm(loop, max_qubits=-1)

@@ -47,10 +47,7 @@ def simulated_average_fidelity(device_id: str, name: str, sites: tuple[int, ...]
     for psi in design:
         c = Circuit(max(sites) + 1).unitary(preparation(psi), list(sites), label="prepare")
         c.append(name, sites, params)
-        rho = qlab.simulate(c, model).state.matrix
-        if list(sites) != sorted(sites):
-            swap = gate_matrix("swap")
-            rho = swap @ rho @ swap
+        rho = qlab.simulate(c, model).state_of(sites).matrix
         target = u @ psi
         fidelities.append(np.real(target.conj() @ rho @ target))
     return float(np.mean(fidelities))

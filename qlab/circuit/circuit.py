@@ -5,28 +5,41 @@ A circuit holds named quantum and classical registers and an ordered list of
 
 >>> bell = Circuit(2).h(0).cx(0, 1).measure_all()
 >>> bell
-Circuit(2, 2).h(0).cx(0, 1).measure(0, 0).measure(1, 1)
+Circuit(2, 2).h(0).cx(0, 1).barrier(0, 1).measure(0, 0).measure(1, 1)
 >>> bell.count_ops()
-{'h': 1, 'cx': 1, 'measure': 2}
+{'h': 1, 'cx': 1, 'barrier': 1, 'measure': 2}
 >>> bell.depth()
 3
 
 Qubit and classical-bit arguments are global indices (``int``); registers
 map onto them in the order they were added (``circuit.qreg("a")[1]``).
+Gate methods take several qubits at once (a range, list or register) and
+put one gate on each; two-qubit gates pair their lists position by position:
+
+>>> Circuit(4).h(range(2)).cx([0, 1], [2, 3])
+Circuit(4).h(0).h(1).cx(0, 2).cx(1, 3)
+>>> Circuit(2, 2).measure(range(2), range(2))
+Circuit(2, 2).measure(0, 0).measure(1, 1)
+
+A misspelt gate gets a suggestion: ``Circuit(1).hh(0)`` raises
+``AttributeError: 'Circuit' object has no attribute 'hh'; did you mean 'h'?``.
 Behaviour other than building and inspecting lives in functions
 (``qlab.simulate``, ``qlab.circuit.qasm``).
 """
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from ..exceptions import CircuitError, QlabTypeError
-from .gates import ALIASES, GATES, canonical_name, inverse_params, is_unitary
+from .gates import ALIASES, GATES, GateDef, canonical_name, inverse_params, is_unitary
 from .instruction import TIME_UNITS, Condition, Instruction, Register
 
 __all__ = ["Circuit"]
@@ -266,12 +279,15 @@ class Circuit:
         return self
 
     def measure_all(self) -> Circuit:
-        """Measure qubit ``i`` into classical bit ``i`` of a new register.
+        """A barrier on all qubits, then measure qubit ``i`` into classical bit ``i`` of a new register.
 
         The register is ``c`` when the circuit has no classical bits yet,
-        otherwise ``meas``.
+        otherwise ``meas``. The barrier makes every measurement start after
+        the last gate, as on hardware.
         """
         reg = self.add_creg("c" if not self._cregs else "meas", self.num_qubits)
+        if self.num_qubits:
+            self.barrier()
         return self.measure(range(self.num_qubits), list(reg))
 
     def reset(self, qubit: int | Sequence[int]) -> Circuit:
@@ -280,9 +296,14 @@ class Circuit:
             self.append("reset", (q,))
         return self
 
-    def barrier(self, *qubits: int) -> Circuit:
-        """A scheduling barrier on the given qubits (all qubits when none given)."""
-        return self.append("barrier", qubits or tuple(range(self.num_qubits)))
+    def barrier(self, *qubits: int | Iterable[int]) -> Circuit:
+        """A scheduling barrier on the given qubits (all qubits when none given).
+
+        >>> Circuit(4).barrier(range(2), 3)
+        Circuit(4).barrier(0, 1, 3)
+        """
+        flat = [q for arg in qubits for q in (arg if isinstance(arg, Iterable) else (arg,))]
+        return self.append("barrier", flat or tuple(range(self.num_qubits)))
 
     def delay(self, duration: float, qubits: int | Sequence[int] | None = None, unit: str = "s") -> Circuit:
         """Let qubits idle for ``duration`` (in ``unit``); idle noise applies there."""
@@ -408,6 +429,19 @@ class Circuit:
 
     __hash__ = None  # mutable builder
 
+    def __getattr__(self, name: str):
+        """Only reached for a missing attribute: suggest the closest gate or method."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        public = {n.lower(): n for n in dir(type(self)) if not n.startswith("_")}
+        close = [public[m] for m in difflib.get_close_matches(name.lower(), public, n=3, cutoff=0.6)]
+        hint = (
+            "did you mean " + " or ".join(repr(c) for c in close) + "?"
+            if close
+            else "the gates are listed in qlab.circuit.GATES; use Circuit.unitary() for other gates."
+        )
+        raise AttributeError(f"'Circuit' object has no attribute {name!r}; {hint}")
+
     def _has_default_registers(self) -> bool:
         q_ok = [r.name for r in self._qregs] in ([], ["q"])
         c_ok = [r.name for r in self._cregs] in ([], ["c"])
@@ -429,14 +463,87 @@ class Circuit:
         return head + "".join("." + c for c in calls)
 
     # --------------------------------------------------------- rendering
-    def draw(self) -> str:
-        """A text drawing of the circuit, one wire per qubit."""
-        from .drawing import text_drawing
+    def draw(self, output: str = "text", **options):
+        """Draw the circuit: as text, as SVG, or with matplotlib.
 
-        return text_drawing(self)
+        Angles that are multiples of π are written as such (``Rx(π/2)``).
+
+        Args:
+            output: ``"text"`` (a ``str``, one line per wire; option ``width``,
+                the widest line before folding, default 100), ``"svg"`` (the
+                SVG document as a ``str``, the figure a notebook shows) or
+                ``"mpl"`` (the same figure on matplotlib axes; option ``ax``,
+                the axes to draw on).
+            **options: the options of the chosen output.
+
+        Returns:
+            The text, the SVG text, or the matplotlib axes.
+
+        Raises:
+            CircuitError: for another output or an option it does not take.
+
+        >>> print(Circuit(2).h(0).cx(0, 1).rz(math.pi / 2, 1).draw())
+        q[0]: ─H──■───────────
+                  │
+        q[1]: ────⊕──Rz(π/2)──
+        >>> Circuit(1).x(0).draw("svg").startswith("<svg")
+        True
+        """
+        from . import drawing
+
+        renderers = {"text": drawing.text_drawing, "svg": drawing.svg_drawing}
+        allowed = {"text": {"width"}, "svg": set(), "mpl": {"ax"}}
+        if output not in allowed:
+            raise CircuitError(f"Cannot draw the circuit as {output!r}: allowed outputs are 'text', 'svg' and 'mpl'.")
+        unknown = set(options) - allowed[output]
+        if unknown:
+            raise CircuitError(
+                f"Cannot draw the circuit as {output!r}: unknown option(s) {sorted(unknown)}; "
+                f"it takes {sorted(allowed[output]) or 'none'}."
+            )
+        if output == "mpl":
+            from .mpl_drawing import mpl_drawing
+
+            return mpl_drawing(self, **options)
+        return renderers[output](self, **options)
+
+    def save(self, path, dpi: float = 200) -> Path:
+        """Save the drawing to a file for slides or papers; the format comes from the suffix.
+
+        ``.svg`` is the SVG drawing itself (no matplotlib needed); ``.pdf``,
+        ``.png``, ``.eps`` and the other formats matplotlib writes come from
+        the matplotlib drawing.
+
+        Args:
+            path: the file to write (a ``str`` or ``pathlib.Path``).
+            dpi: the resolution of raster formats such as PNG.
+
+        Returns:
+            The path written.
+
+        Raises:
+            CircuitError: for a suffix no writer knows.
+        """
+        path = Path(path)
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt == "svg":
+            path.write_text(self.draw("svg"), encoding="utf-8")
+            return path
+        from .mpl_drawing import mpl_drawing, new_figure
+
+        fig, ax = new_figure(self, pyplot=False)
+        formats = fig.canvas.get_supported_filetypes()
+        if fmt not in formats:
+            raise CircuitError(
+                f"Cannot save the circuit to {str(path)!r}: unknown format {fmt!r}; "
+                f"use one of {', '.join('.' + f for f in sorted(formats))}."
+            )
+        mpl_drawing(self, ax=ax)
+        fig.savefig(path, format=fmt, dpi=dpi)
+        return path
 
     def __str__(self) -> str:
-        return self.draw()
+        return self.draw("text")
 
     def _repr_svg_(self) -> str:
         from .drawing import svg_drawing
@@ -478,30 +585,99 @@ def _call_repr(ins: Instruction) -> str:
     return s
 
 
-def _gate_method(name: str):
-    d = GATES[name]
+def _qubit_columns(gate: GateDef, qubit_args: Sequence) -> list[tuple]:
+    """The qubit tuples a broadcast call stands for (see :meth:`Circuit.h`)."""
+    columns, length = [], None
+    for value in qubit_args:
+        if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+            value = list(value)
+            if length is not None and len(value) != length:
+                raise CircuitError(
+                    f"Cannot add {gate.name!r}: its qubit arguments are lists of different lengths "
+                    f"({length} and {len(value)}); give lists of one length (applied pairwise) or single qubits."
+                )
+            length = len(value)
+        columns.append(value)
+    if length is None:
+        return [tuple(columns)]
+    return [tuple(c[i] if isinstance(c, list) else c for c in columns) for i in range(length)]
 
-    def method(self: Circuit, *args) -> Circuit:
-        if len(args) != d.num_params + d.num_qubits:
-            raise CircuitError(
-                f"Cannot add {name!r}: it takes {d.num_params} parameter(s) then {d.num_qubits} qubit(s), "
-                f"got {len(args)} argument(s) {args}."
-            )
-        return self.append(name, args[d.num_params:], args[: d.num_params])
 
-    params = [f"p{i}" for i in range(d.num_params)]
-    qs = [f"q{i}" for i in range(d.num_qubits)]
+def _gate_signature(gate: GateDef) -> inspect.Signature:
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Signature(
+        [inspect.Parameter("self", kind)]
+        + [inspect.Parameter(p, kind, annotation="float") for p in gate.param_names]
+        + [inspect.Parameter(q, kind, annotation="int | Iterable[int]") for q in gate.qubit_names],
+        return_annotation="Circuit",
+    )
+
+
+def _gate_doc(gate: GateDef, name: str) -> str:
+    call = f"{name}({', '.join(gate.param_names + gate.qubit_names)})"
+    alias = f" ``{name}`` is another name for ``{gate.name}``." if name != gate.name else ""
+    args = [f"    {p}: an angle in radians." for p in gate.param_names]
+    if gate.num_qubits == 1:
+        args.append("    qubit: a qubit index, or several (a range, list, register, ...): one gate on each.")
+    else:
+        args += [f"    {q}: a qubit index, or a list of them." for q in gate.qubit_names]
+    sample_params = [0.5] * gate.num_params
+    sample_qubits = list(range(gate.num_qubits))
+    example = f"Circuit({gate.num_qubits}).{name}({', '.join(map(str, sample_params + sample_qubits))})"
+    result = f"Circuit({gate.num_qubits}).{gate.name}({', '.join(map(str, sample_params + sample_qubits))})"
+    if gate.num_qubits == 1:
+        example, result = f"Circuit(3).{name}({', '.join(map(str, sample_params))}{', ' if sample_params else ''}range(3))", (
+            f"Circuit(3)" + "".join(f".{gate.name}({', '.join(map(str, sample_params + [q]))})" for q in range(3))
+        )
+        broadcast = ""
+    else:
+        broadcast = (
+            "\n\nQubit arguments broadcast pairwise: lists of one length give one gate per position, and a "
+            f"single index is repeated (``cx(0, [1, 2])`` is ``cx(0, 1).cx(0, 2)``)."
+        )
+    return (
+        f"Append ``{call}``: {gate.summary}.{alias}{broadcast}\n\n"
+        "Args:\n" + "\n".join(args) + "\n\n"
+        "Returns:\n    The circuit itself, so calls chain.\n\n"
+        "Raises:\n    CircuitError: for a qubit out of range or repeated in one gate.\n"
+        "    QlabTypeError: for a wrong number of arguments or a non-integer qubit.\n\n"
+        f">>> {example}\n{result}\n"
+    )
+
+
+def _gate_method(gate: GateDef, name: str):
+    signature = _gate_signature(gate)
+    call = f"{name}({', '.join(gate.param_names + gate.qubit_names)})"
+
+    def method(self: Circuit, *args, **kwargs) -> Circuit:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as err:
+            given = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+            raise QlabTypeError(
+                f"Cannot add {name!r}: call it as {call} ({gate.num_params} parameter(s), then "
+                f"{gate.num_qubits} qubit(s)); got ({given}): {err}."
+            ) from None
+        values = list(bound.arguments.values())[1:]
+        params, qubit_args = values[: gate.num_params], values[gate.num_params:]
+        before = len(self._instructions)
+        try:
+            for qubits in _qubit_columns(gate, qubit_args):
+                self.append(gate.name, qubits, params)
+        except Exception:
+            del self._instructions[before:]
+            raise
+        return self
+
     method.__name__ = name
     method.__qualname__ = f"Circuit.{name}"
-    method.__doc__ = (
-        f"Append {name}({', '.join(params + qs)}): the {d.num_qubits}-qubit library gate "
-        f"{name!r} with {d.num_params} parameter(s); return ``self``."
-    )
+    method.__signature__ = signature
+    method.__doc__ = _gate_doc(gate, name)
     return method
 
 
-for _name in GATES:
-    setattr(Circuit, _name, _gate_method(_name))
+for _name, _gate in GATES.items():
+    setattr(Circuit, _name, _gate_method(_gate, _name))
 for _alias, _target in ALIASES.items():
     if _alias.isidentifier() and not hasattr(Circuit, _alias):
-        setattr(Circuit, _alias, _gate_method(_target))
+        setattr(Circuit, _alias, _gate_method(GATES[_target], _alias))

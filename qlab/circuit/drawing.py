@@ -7,22 +7,26 @@ as-soon-as-possible :func:`layers`. Controls are ``■``, the target of an
 classical wire and name the bit they write, and a classical condition links
 down to the register it reads and shows the test (``c==1``).
 
+Angles that are multiples of π print as such (``Rz(π/2)``, ``U(3π/4,0,-π)``).
+
 >>> from qlab import Circuit
->>> print(Circuit(1).rz(0.5, 0).draw())
-q[0]: ─Rz(0.5)──
+>>> print(Circuit(1).rz(0.5, 0).rx(math.pi / 2, 0).draw())
+q[0]: ─Rz(0.5)──Rx(π/2)──
 """
 
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .circuit import Circuit
     from .instruction import Condition, Instruction
 
-__all__ = ["layers", "text_drawing", "svg_drawing"]
+__all__ = ["layers", "text_drawing", "svg_drawing", "figure_shapes", "Shape", "format_angle"]
 
 _CONTROLLED: dict[str, tuple[str, int]] = {
     "cx": ("x", 1), "ccx": ("x", 2), "cy": ("y", 1), "cz": ("z", 1), "ch": ("h", 1),
@@ -91,9 +95,23 @@ def _number(value: float) -> str:
     return "0" if text == "-0" else text
 
 
+def format_angle(value: float, max_denominator: int = 16) -> str:
+    """An angle as a multiple of π when it is one (to 1e-9), else to 3 significant digits.
+
+    >>> [format_angle(a) for a in (math.pi / 2, 3 * math.pi / 4, -math.pi, 2 * math.pi, 0.0, 0.25)]
+    ['π/2', '3π/4', '-π', '2π', '0', '0.25']
+    """
+    ratio = Fraction(value / math.pi).limit_denominator(max_denominator)
+    if ratio == 0 or abs(value - float(ratio) * math.pi) > 1e-9 or abs(ratio.numerator) > 64:
+        return _number(value)
+    sign = "-" if ratio < 0 else ""
+    numerator = "" if abs(ratio.numerator) == 1 else str(abs(ratio.numerator))
+    return f"{sign}{numerator}π" + (f"/{ratio.denominator}" if ratio.denominator != 1 else "")
+
+
 def _gate_label(name: str, params: tuple[float, ...]) -> str:
     base = _NAMES.get(name, name[:1].upper() + name[1:])
-    return f"{base}({','.join(_number(p) for p in params)})" if params else base
+    return f"{base}({','.join(format_angle(p) for p in params)})" if params else base
 
 
 def _condition_label(cond: Condition, wires: _Wires) -> str:
@@ -237,7 +255,7 @@ def text_drawing(circuit: Circuit, width: int | None = 100) -> str:
         The drawing, or ``""`` for a circuit without registers.
 
     >>> from qlab import Circuit
-    >>> print(text_drawing(Circuit(2).h(0).cx(0, 1).measure_all()))
+    >>> print(text_drawing(Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])))
     q[0]: ─H──■──M─────
               │  ║
     q[1]: ────⊕──╫──M──
@@ -319,53 +337,66 @@ def _glyph_width(g: _Glyphs) -> float:
     return max([width, *notes])
 
 
-def _text(x: float, y: float, text: str, *, size: float = _FONT, anchor: str = "middle", fill: str = _INK) -> str:
-    return (
-        f'<text x="{_n(x)}" y="{_n(y)}" dy="0.35em" font-size="{_n(size)}" text-anchor="{anchor}" '
-        f'fill="{fill}">{html.escape(text)}</text>'
-    )
+@dataclass(frozen=True)
+class Shape:
+    """One element of a figure, in pixels from the top left (SVG and matplotlib draw the same shapes).
+
+    ``kind`` is ``line`` (``points`` x1, y1, x2, y2), ``rect`` (x, y, width,
+    height; rounded corners), ``circle`` (cx, cy, r), ``polygon`` (x1, y1,
+    x2, y2, ...), ``arc`` (cx, cy, r: the upper half circle of a meter) or
+    ``text`` (x, y of its middle, left or right end, per ``anchor``).
+    """
+
+    kind: str
+    points: tuple[float, ...]
+    text: str = ""
+    fill: str = "none"
+    stroke: str = "none"
+    stroke_width: float = 1.0
+    dash: tuple[float, ...] = ()
+    size: float = _FONT
+    anchor: str = "middle"
 
 
-def _line(x1: float, y1: float, x2: float, y2: float, extra: str = "", stroke: str = _INK) -> str:
-    return f'<line x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" stroke="{stroke}"{extra}/>'
+def _text(x: float, y: float, text: str, *, size: float = _FONT, anchor: str = "middle", fill: str = _INK) -> Shape:
+    return Shape("text", (x, y), text, fill=fill, size=size, anchor=anchor)
 
 
-def _rect(x: float, y: float, w: float, h: float, fill: str, stroke: str) -> str:
-    return (
-        f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" rx="3" '
-        f'fill="{fill}" stroke="{stroke}"/>'
-    )
+def _line(x1: float, y1: float, x2: float, y2: float, stroke: str = _INK, width: float = 1.0, dash=()) -> Shape:
+    return Shape("line", (x1, y1, x2, y2), stroke=stroke, stroke_width=width, dash=dash)
 
 
-def _svg_mark(kind: str, text: str, x: float, y: float) -> list[str]:
+def _rect(x: float, y: float, w: float, h: float, fill: str, stroke: str = "none") -> Shape:
+    return Shape("rect", (x, y, w, h), fill=fill, stroke=stroke)
+
+
+def _circle(x: float, y: float, r: float, fill: str, stroke: str = "none") -> Shape:
+    return Shape("circle", (x, y, r), fill=fill, stroke=stroke)
+
+
+def _mark_shapes(kind: str, text: str, x: float, y: float) -> list[Shape]:
     if kind in ("box", "reset"):
         w = _mark_width(kind, text)
         label = "|0⟩" if kind == "reset" else text
         return [_rect(x - w / 2, y - _BOX / 2, w, _BOX, _GATE_FILL, _GATE_STROKE), _text(x, y, label)]
     if kind in ("dot", "cond"):
-        return [f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{5 if kind == "dot" else 4.5}" fill="{_INK}"/>']
+        return [_circle(x, y, 5 if kind == "dot" else 4.5, _INK)]
     if kind == "target":
-        return [
-            f'<circle cx="{_n(x)}" cy="{_n(y)}" r="10" fill="white" stroke="{_INK}"/>',
-            _line(x - 10, y, x + 10, y),
-            _line(x, y - 10, x, y + 10),
-        ]
+        return [_circle(x, y, 10, "white", _INK), _line(x - 10, y, x + 10, y), _line(x, y - 10, x, y + 10)]
     if kind == "swap":
-        thick = ' stroke-width="2"'
-        return [_line(x - 6, y - 6, x + 6, y + 6, thick), _line(x - 6, y + 6, x + 6, y - 6, thick)]
+        return [_line(x - 6, y - 6, x + 6, y + 6, width=2), _line(x - 6, y + 6, x + 6, y - 6, width=2)]
     if kind == "measure":
         return [
             _rect(x - 15, y - _BOX / 2, 30, _BOX, "#eeeeee", _INK),
-            f'<path d="M {_n(x - 9)} {_n(y + 6)} A 9 9 0 0 1 {_n(x + 9)} {_n(y + 6)}" fill="none" stroke="{_INK}"/>',
+            Shape("arc", (x, y + 6, 9), stroke=_INK),
             _line(x, y + 6, x + 6, y - 7),
         ]
     if kind == "bit":
-        points = f"{_n(x - 5)},{_n(y - 8)} {_n(x + 5)},{_n(y - 8)} {_n(x)},{_n(y - 2)}"
-        return [f'<polygon points="{points}" fill="{_INK}"/>']
+        return [Shape("polygon", (x - 5, y - 8, x + 5, y - 8, x, y - 2), fill=_INK)]
     return []
 
 
-def _svg_glyph(ins: Instruction, g: _Glyphs, x: float, wires: _Wires) -> list[str]:
+def _glyph_shapes(ins: Instruction, g: _Glyphs, x: float, wires: _Wires) -> list[Shape]:
     def y(row: int) -> float:
         return _TOP + row * _ROW
 
@@ -380,8 +411,8 @@ def _svg_glyph(ins: Instruction, g: _Glyphs, x: float, wires: _Wires) -> list[st
                 runs.append([q])
         for run in runs:
             top, bottom = y(run[0]) - _ROW / 2 + 4, y(run[-1]) + _ROW / 2 - 4
-            out.append(f'<rect x="{_n(x - 6)}" y="{_n(top)}" width="12" height="{_n(bottom - top)}" fill="#e6e6e6"/>')
-            out.append(_line(x, top, x, bottom, ' stroke-width="2" stroke-dasharray="4 3"', stroke="#777"))
+            out.append(Shape("rect", (x - 6, top, 12, bottom - top), fill="#e6e6e6"))
+            out.append(_line(x, top, x, bottom, stroke="#777", width=2, dash=(4, 3)))
     if g.link is not None:
         out.append(_line(x, y(g.link[0]), x, y(g.link[1])))
     if g.clink is not None:
@@ -396,45 +427,33 @@ def _svg_glyph(ins: Instruction, g: _Glyphs, x: float, wires: _Wires) -> list[st
             out.append(_text(x - w / 2 + 4, y(q), str(k), size=_SMALL, anchor="start", fill=_GATE_STROKE))
     for row, (kind, text) in g.marks.items():
         if g.box is None or wires.is_classical(row):
-            out.extend(_svg_mark(kind, text, x, y(row)))
+            out.extend(_mark_shapes(kind, text, x, y(row)))
     for row, text in g.notes.items():
         out.append(_text(x, y(row) + 15, text, size=_SMALL))
     return out
 
 
-def svg_drawing(circuit: Circuit) -> str:
-    """Draw ``circuit`` as a self-contained SVG document.
+def figure_shapes(circuit: Circuit) -> tuple[float, float, list[Shape]]:
+    """The figure of ``circuit`` as (width, height, shapes), the layout of :func:`text_drawing` unfolded.
 
-    The layout is that of :func:`text_drawing` without folding: gate boxes
-    with names and parameters, control dots, measurement boxes with a meter
-    linked to the classical wire, classical registers as double wires,
-    condition labels under the register they read, and barriers as dashed
-    lines. The SVG uses only generic fonts and no scripts, so it renders on
-    GitHub, in Binder and in exported HTML.
-
-    Args:
-        circuit: the circuit to draw.
-
-    Returns:
-        An ``<svg>`` element with ``xmlns``, ``width``, ``height`` and ``viewBox``.
+    Both :func:`svg_drawing` and the matplotlib drawing
+    (:func:`qlab.circuit.mpl_drawing.mpl_drawing`) render these shapes.
 
     >>> from qlab import Circuit
-    >>> svg = svg_drawing(Circuit(1).rx(0.25, 0))
-    >>> svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
-    True
-    >>> ">Rx(0.25)</text>" in svg
-    True
+    >>> width, height, shapes = figure_shapes(Circuit(1).h(0))
+    >>> [s.text for s in shapes if s.kind == "text"]
+    ['q[0]', 'H']
     """
     wires = _Wires.of(circuit)
     if not wires.labels:
-        return _svg_document(160, 40, [_text(80, 20, "empty circuit", fill="#777")])
+        return 160, 40, [_text(80, 20, "empty circuit", fill="#777")]
     label_right = 10 + _text_width(max(wires.labels, key=len))
     x = label_right + 10
     body = []
     for layer in _layout(circuit, wires):
         w = max(_glyph_width(g) for _, g in layer) + 2 * _PAD
         for ins, g in layer:
-            body.extend(_svg_glyph(ins, g, x + w / 2, wires))
+            body.extend(_glyph_shapes(ins, g, x + w / 2, wires))
         x += w
     right = max(x, label_right + 10 + 2 * _BOX) + 10
     width, height = right + 10, _TOP + (len(wires.labels) - 1) * _ROW + _TOP
@@ -447,16 +466,67 @@ def svg_drawing(circuit: Circuit) -> str:
             head.append(_line(label_right + 6, y + 1.5, right, y + 1.5))
         else:
             head.append(_line(label_right + 6, y, right, y))
-    return _svg_document(width, height, head + body)
+    return width, height, head + body
 
 
-def _svg_document(width: float, height: float, elements: list[str]) -> str:
+def svg_drawing(circuit: Circuit) -> str:
+    """Draw ``circuit`` as a self-contained SVG document.
+
+    The layout is that of :func:`text_drawing` without folding: gate boxes
+    with names and parameters (angles as multiples of π where they are),
+    control dots, measurement boxes with a meter linked to the classical
+    wire, classical registers as double wires, condition labels under the
+    register they read, and barriers as dashed lines. The SVG uses only
+    generic fonts and no scripts, so it renders on GitHub, in Binder and in
+    exported HTML.
+
+    Args:
+        circuit: the circuit to draw.
+
+    Returns:
+        An ``<svg>`` element with ``xmlns``, ``width``, ``height`` and ``viewBox``.
+
+    >>> from qlab import Circuit
+    >>> svg = svg_drawing(Circuit(1).rx(0.25, 0).rz(-3.14159265358979, 0))
+    >>> svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    True
+    >>> ">Rx(0.25)</text>" in svg, ">Rz(-π)</text>" in svg
+    (True, True)
+    """
+    width, height, shapes = figure_shapes(circuit)
     return "\n".join(
         [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
             f'viewBox="0 0 {_n(width)} {_n(height)}" font-family="monospace" role="img">',
             f'<rect width="{_n(width)}" height="{_n(height)}" fill="white"/>',
-            *elements,
+            *map(_svg_element, shapes),
             "</svg>",
         ]
+    )
+
+
+def _svg_element(s: Shape) -> str:
+    p = [_n(v) for v in s.points]
+    if s.kind == "text":
+        return (
+            f'<text x="{p[0]}" y="{p[1]}" dy="0.35em" font-size="{_n(s.size)}" '
+            f'text-anchor="{s.anchor}" fill="{s.fill}">{html.escape(s.text)}</text>'
+        )
+    if s.kind == "line":
+        width = f' stroke-width="{_n(s.stroke_width)}"' if s.stroke_width != 1 else ""
+        dash = f' stroke-dasharray="{" ".join(map(_n, s.dash))}"' if s.dash else ""
+        return f'<line x1="{p[0]}" y1="{p[1]}" x2="{p[2]}" y2="{p[3]}" stroke="{s.stroke}"{width}{dash}/>'
+    if s.kind == "rect":
+        stroke = f' stroke="{s.stroke}"' if s.stroke != "none" else ""
+        return f'<rect x="{p[0]}" y="{p[1]}" width="{p[2]}" height="{p[3]}" rx="3" fill="{s.fill}"{stroke}/>'
+    if s.kind == "circle":
+        stroke = f' stroke="{s.stroke}"' if s.stroke != "none" else ""
+        return f'<circle cx="{p[0]}" cy="{p[1]}" r="{p[2]}" fill="{s.fill}"{stroke}/>'
+    if s.kind == "polygon":
+        pairs = " ".join(f"{p[i]},{p[i + 1]}" for i in range(0, len(p), 2))
+        return f'<polygon points="{pairs}" fill="{s.fill}"/>'
+    x, y, r = s.points  # arc
+    return (
+        f'<path d="M {_n(x - r)} {_n(y)} A {_n(r)} {_n(r)} 0 0 1 {_n(x + r)} {_n(y)}" '
+        f'fill="none" stroke="{s.stroke}"/>'
     )

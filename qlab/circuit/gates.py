@@ -42,6 +42,9 @@ class GateDef:
         inverse_name: the library gate that undoes this one with the same
             parameters negated, or ``None`` when the inverse is computed
             from parameters by :func:`inverse_params`.
+        param_names: the names of the angle parameters, in order.
+        qubit_names: the names of the qubit arguments, in order (controls first).
+        summary: what the gate does, in one line.
     """
 
     name: str
@@ -50,6 +53,13 @@ class GateDef:
     matrix_fn: Callable[..., np.ndarray] = field(repr=False, compare=False)
     self_inverse: bool = False
     inverse_name: str | None = None
+    param_names: tuple[str, ...] = field(default=(), repr=False)
+    qubit_names: tuple[str, ...] = field(default=("qubit",), repr=False)
+    summary: str = field(default="", repr=False, compare=False)
+
+    def __post_init__(self):
+        if (len(self.param_names), len(self.qubit_names)) != (self.num_params, self.num_qubits):
+            raise ValueError(f"Gate {self.name!r}: the argument names do not match its arity.")
 
 
 def controlled(u: np.ndarray, num_controls: int = 1) -> np.ndarray:
@@ -120,57 +130,72 @@ _H = _SQ2 * np.array([[1, 1], [1, -1]], dtype=complex)
 _SX = 0.5 * np.array([[1 + 1j, 1 - 1j], [1 - 1j, 1 + 1j]])
 
 
+_ONE = ("qubit",)
+_PAIR = ("qubit1", "qubit2")
+_CTRL = ("control", "target")
+
+
 def _defs() -> list[GateDef]:
-    g = GateDef
+    def g(name, num_qubits, num_params, fn, summary, params=(), qubits=_ONE, **kw):
+        return GateDef(name, num_qubits, num_params, fn, param_names=params, qubit_names=qubits, summary=summary, **kw)
+
+    theta, lam = ("theta",), ("lam",)
     return [
-        g("id", 1, 0, _const(_I2), self_inverse=True),
-        g("x", 1, 0, _const(_X), self_inverse=True),
-        g("y", 1, 0, _const(_Y), self_inverse=True),
-        g("z", 1, 0, _const(_Z), self_inverse=True),
-        g("h", 1, 0, _const(_H), self_inverse=True),
-        g("s", 1, 0, _const(np.diag([1, 1j])), inverse_name="sdg"),
-        g("sdg", 1, 0, _const(np.diag([1, -1j])), inverse_name="s"),
-        g("t", 1, 0, _const(np.diag([1, np.exp(0.25j * np.pi)])), inverse_name="tdg"),
-        g("tdg", 1, 0, _const(np.diag([1, np.exp(-0.25j * np.pi)])), inverse_name="t"),
-        g("sx", 1, 0, _const(_SX), inverse_name="sxdg"),
-        g("sxdg", 1, 0, _const(_SX.conj().T), inverse_name="sx"),
-        g("rx", 1, 1, _rx),
-        g("ry", 1, 1, _ry),
-        g("rz", 1, 1, _rz),
-        g("p", 1, 1, _p),
-        g("u2", 1, 2, lambda phi, lam: _u3(np.pi / 2, phi, lam)),
-        g("u3", 1, 3, _u3),
-        g("rxy", 1, 2, _rxy),
-        g("cx", 2, 0, _const(controlled(_X)), self_inverse=True),
-        g("cy", 2, 0, _const(controlled(_Y)), self_inverse=True),
-        g("cz", 2, 0, _const(controlled(_Z)), self_inverse=True),
-        g("ch", 2, 0, _const(controlled(_H)), self_inverse=True),
-        g("swap", 2, 0, _const(_SWAP), self_inverse=True),
-        g("iswap", 2, 0, _const(_ISWAP)),
-        g("crx", 2, 1, lambda t: controlled(_rx(t))),
-        g("cry", 2, 1, lambda t: controlled(_ry(t))),
-        g("crz", 2, 1, lambda t: controlled(_rz(t))),
-        g("cp", 2, 1, lambda lam: controlled(_p(lam))),
+        g("id", 1, 0, _const(_I2), "the identity (an idle step)", self_inverse=True),
+        g("x", 1, 0, _const(_X), "Pauli X, the bit flip", self_inverse=True),
+        g("y", 1, 0, _const(_Y), "Pauli Y, [[0, -i], [i, 0]]", self_inverse=True),
+        g("z", 1, 0, _const(_Z), "Pauli Z, the phase flip", self_inverse=True),
+        g("h", 1, 0, _const(_H), "the Hadamard gate, [[1, 1], [1, -1]]/sqrt(2)", self_inverse=True),
+        g("s", 1, 0, _const(np.diag([1, 1j])), "S = sqrt(Z) = diag(1, i)", inverse_name="sdg"),
+        g("sdg", 1, 0, _const(np.diag([1, -1j])), "S dagger = diag(1, -i)", inverse_name="s"),
+        g("t", 1, 0, _const(np.diag([1, np.exp(0.25j * np.pi)])), "T = sqrt(S) = diag(1, e^(i pi/4))", inverse_name="tdg"),
+        g("tdg", 1, 0, _const(np.diag([1, np.exp(-0.25j * np.pi)])), "T dagger = diag(1, e^(-i pi/4))", inverse_name="t"),
+        g("sx", 1, 0, _const(_SX), "SX = sqrt(X) = [[1+i, 1-i], [1-i, 1+i]]/2", inverse_name="sxdg"),
+        g("sxdg", 1, 0, _const(_SX.conj().T), "SX dagger, the inverse of sqrt(X)", inverse_name="sx"),
+        g("rx", 1, 1, _rx, "rotation about X, exp(-i theta X/2)", theta),
+        g("ry", 1, 1, _ry, "rotation about Y, exp(-i theta Y/2)", theta),
+        g("rz", 1, 1, _rz, "rotation about Z, exp(-i theta Z/2)", theta),
+        g("p", 1, 1, _p, "the phase gate diag(1, e^(i lam))", lam),
+        g("u2", 1, 2, lambda phi, lam: _u3(np.pi / 2, phi, lam), "u3(pi/2, phi, lam)", ("phi", "lam")),
+        g("u3", 1, 3, _u3, "the Euler rotation [[cos(theta/2), -e^(i lam) sin(theta/2)], "
+          "[e^(i phi) sin(theta/2), e^(i(phi+lam)) cos(theta/2)]]", ("theta", "phi", "lam")),
+        g("rxy", 1, 2, _rxy, "rotation about the equator axis at angle phi, exp(-i theta (cos(phi) X + sin(phi) Y)/2)",
+          ("theta", "phi")),
+        g("cx", 2, 0, _const(controlled(_X)), "controlled X (CNOT)", qubits=_CTRL, self_inverse=True),
+        g("cy", 2, 0, _const(controlled(_Y)), "controlled Y", qubits=_CTRL, self_inverse=True),
+        g("cz", 2, 0, _const(controlled(_Z)), "controlled Z (symmetric in its qubits)", qubits=_CTRL, self_inverse=True),
+        g("ch", 2, 0, _const(controlled(_H)), "controlled Hadamard", qubits=_CTRL, self_inverse=True),
+        g("swap", 2, 0, _const(_SWAP), "exchanges the states of two qubits", qubits=_PAIR, self_inverse=True),
+        g("iswap", 2, 0, _const(_ISWAP), "swap with a phase i on |01> and |10>", qubits=_PAIR),
+        g("crx", 2, 1, lambda t: controlled(_rx(t)), "controlled rx(theta)", theta, _CTRL),
+        g("cry", 2, 1, lambda t: controlled(_ry(t)), "controlled ry(theta)", theta, _CTRL),
+        g("crz", 2, 1, lambda t: controlled(_rz(t)), "controlled rz(theta)", theta, _CTRL),
+        g("cp", 2, 1, lambda lam: controlled(_p(lam)), "controlled phase, diag(1, 1, 1, e^(i lam))", lam, _CTRL),
         g(
             "cu",
             2,
             4,
-            lambda theta, phi, lam, gamma: controlled(
-                np.exp(1j * gamma) * _u3(theta, phi, lam)
-            ),
+            lambda theta, phi, lam, gamma: controlled(np.exp(1j * gamma) * _u3(theta, phi, lam)),
+            "controlled e^(i gamma) u3(theta, phi, lam)",
+            ("theta", "phi", "lam", "gamma"),
+            _CTRL,
         ),
-        g("rxx", 2, 1, _two_axis(_X)),
-        g("ryy", 2, 1, _two_axis(_Y)),
-        g("rzz", 2, 1, _two_axis(_Z)),
-        g("ccx", 3, 0, _const(controlled(_X, 2)), self_inverse=True),
-        g("cswap", 3, 0, _const(controlled(_SWAP)), self_inverse=True),
+        g("rxx", 2, 1, _two_axis(_X), "the XX interaction exp(-i theta X⊗X/2)", theta, _PAIR),
+        g("ryy", 2, 1, _two_axis(_Y), "the YY interaction exp(-i theta Y⊗Y/2)", theta, _PAIR),
+        g("rzz", 2, 1, _two_axis(_Z), "the ZZ interaction exp(-i theta Z⊗Z/2)", theta, _PAIR),
+        g("ccx", 3, 0, _const(controlled(_X, 2)), "the Toffoli gate, X controlled by two qubits",
+          qubits=("control1", "control2", "target"), self_inverse=True),
+        g("cswap", 3, 0, _const(controlled(_SWAP)), "the Fredkin gate, a swap controlled by one qubit",
+          qubits=("control", "target1", "target2"), self_inverse=True),
     ]
 
 
 GATES: dict[str, GateDef] = {d.name: d for d in _defs()}
 """The library, by canonical name."""
 
-ALIASES: dict[str, str] = {"u1": "p", "u": "u3", "cnot": "cx", "phase": "p", "cphase": "cp", "i": "id"}
+ALIASES: dict[str, str] = {
+    "u1": "p", "u": "u3", "cnot": "cx", "phase": "p", "cphase": "cp", "i": "id", "cu1": "cp",
+}
 """Other names users write for library gates (OpenQASM 2 and common SDKs)."""
 
 

@@ -17,9 +17,13 @@ The file format
 ===============
 
 One table (a JSON object or a TOML document) per device. Durations are raw
-integers that become physical durations as ``raw * duration_scale_factor``
-in ``duration_unit``; lengths work the same with the length fields. This is
-how QDMI reports them (``QDMI_DEVICE_PROPERTY_DURATIONSCALEFACTOR``).
+numbers (any positive number, not only integers) that become physical
+durations as ``raw * duration_scale_factor`` in ``duration_unit``; lengths
+work the same with the length fields. This is how QDMI reports them
+(``QDMI_DEVICE_PROPERTY_DURATIONSCALEFACTOR``). A description keeps its raw
+values; every Python accessor converts them to SI units (:meth:`~DeviceDescription.seconds`,
+:meth:`~DeviceDescription.meters`, :meth:`~DeviceDescription.calibration`),
+as the whole of qlab speaks seconds.
 
 Top-level fields (``*`` = required):
 
@@ -136,6 +140,11 @@ SYMMETRIC_GATES = frozenset({"cz", "cp", "rzz", "rxx", "ryy", "swap", "iswap"})
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
+def _is_number(value) -> bool:
+    """A finite real number (``bool`` excluded)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _fail(device_id: str, problem: str) -> DeviceDescriptionError:
     return DeviceDescriptionError(f"Invalid device description {device_id!r}: {problem}")
 
@@ -152,11 +161,11 @@ class SiteDescription:
     """Where the site is addressed: qubit ``index`` of a program runs here."""
     name: str | None = None
     """Another identifier the device gives the site."""
-    t1: int | None = None
+    t1: float | None = None
     """Raw T1 (duration units); ``None``: no energy relaxation."""
-    t2: int | None = None
+    t2: float | None = None
     """Raw T2 (duration units); ``None``: no dephasing."""
-    coordinates: tuple[int, ...] | None = None
+    coordinates: tuple[float, ...] | None = None
     """Raw ``(x, y)`` or ``(x, y, z)`` position (length units)."""
     readout_fidelity: float = 1.0
     """Probability that a measurement reports the right bit."""
@@ -179,7 +188,7 @@ class OperationDescription:
     """How many real parameters it takes."""
     sites: tuple[tuple[int, ...], ...]
     """The site tuples it acts on (each ``qubits_num`` long)."""
-    durations: tuple[int, ...]
+    durations: tuple[float, ...]
     """Raw duration on each entry of :attr:`sites`."""
     fidelities: tuple[float, ...] | None = None
     """Average gate fidelity on each entry of :attr:`sites`; ``None``: not calibrated."""
@@ -192,7 +201,7 @@ class OperationDescription:
         """Whether the operation is available on ``sites`` (in this orientation)."""
         return sites in self._where
 
-    def duration(self, sites: tuple[int, ...]) -> int:
+    def duration(self, sites: tuple[int, ...]) -> float:
         """The raw duration on ``sites`` (``KeyError`` if the operation is not there)."""
         return self.durations[self._where[sites]]
 
@@ -414,8 +423,8 @@ class _Validator:
                 raise self.fail(f"{where}.index is {s.index!r}; sites must have the indices 0..{d.qubits_num - 1}, each once, in order.")
             for name in ("t1", "t2"):
                 v = getattr(s, name)
-                if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
-                    raise self.fail(f"{where}.{name} must be a positive integer (raw duration), got {v!r}.")
+                if v is not None and not (_is_number(v) and v > 0):
+                    raise self.fail(f"{where}.{name} must be a positive number (raw duration), got {v!r}.")
             if s.t1 is not None and s.t2 is not None and s.t2 > 2 * s.t1:
                 raise self.fail(
                     f"{where}.t2 = {s.t2} is more than 2*t1 = {2 * s.t1}; coherence cannot outlive twice the "
@@ -427,8 +436,8 @@ class _Validator:
             if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.5 <= f <= 1:
                 raise self.fail(f"{where}.readout_fidelity must be a number in [0.5, 1], got {f!r}.")
             c = s.coordinates
-            if c is not None and (len(c) not in (2, 3) or any(isinstance(x, bool) or not isinstance(x, int) for x in c)):
-                raise self.fail(f"{where}.coordinates must be 2 or 3 integers (raw lengths), got {c!r}.")
+            if c is not None and (len(c) not in (2, 3) or not all(_is_number(x) for x in c)):
+                raise self.fail(f"{where}.coordinates must be 2 or 3 numbers (raw lengths), got {c!r}.")
 
     def coupling(self) -> None:
         d = self.d
@@ -481,10 +490,8 @@ class _Validator:
                     raise self.fail(f"{where} acts on sites {list(s)}, which the coupling map does not connect.")
                 if arity > 2:
                     raise self.fail(f"{where}: native operations act on one or two sites.")
-            if len(op.durations) != len(op.sites) or any(
-                isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in op.durations
-            ):
-                raise self.fail(f"{where}: durations must be one non-negative integer (raw duration) per site entry.")
+            if len(op.durations) != len(op.sites) or not all(_is_number(x) and x >= 0 for x in op.durations):
+                raise self.fail(f"{where}: durations must be one non-negative number (raw duration) per site entry.")
             if op.fidelities is not None:
                 if op.name == "measure":
                     raise self.fail(f"{where}: give readout fidelities per site (sites[i].readout_fidelity), not on 'measure'.")

@@ -8,7 +8,7 @@ orientation the device calibrates.
 >>> from qlab import Circuit
 >>> from qlab.devices import load_device
 >>> fit_circuit(Circuit(2).h(0).cx(0, 1).measure_all(), load_device("sc20")).count_ops()
-{'rz': 6, 'sx': 3, 'cz': 1, 'measure': 2}
+{'rz': 6, 'sx': 3, 'cz': 1, 'barrier': 1, 'measure': 2}
 >>> fit_circuit(Circuit(8).cx(0, 7), load_device("sc20"))
 Traceback (most recent call last):
 ...

@@ -36,12 +36,12 @@ _DEVICE_FIELDS = {
     "notes": (str, ""), "children": (list, []),
 }
 _SITE_FIELDS = {
-    "index": (int, _REQUIRED), "name": (str, None), "t1": (int, None), "t2": (int, None),
+    "index": (int, _REQUIRED), "name": (str, None), "t1": (float, None), "t2": (float, None),
     "coordinates": (list, None), "readout_fidelity": (float, 1.0),
 }
 _OPERATION_FIELDS = {
     "name": (str, _REQUIRED), "qubits_num": (int, _REQUIRED), "parameters_num": (int, _REQUIRED),
-    "sites": (list, None), "duration": ((int, list), 0), "fidelity": ((float, list), None),
+    "sites": (list, None), "duration": ((float, list), 0), "fidelity": ((float, list), None),
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}
 

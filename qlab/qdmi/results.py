@@ -39,7 +39,6 @@ import numpy as np
 from ..circuit import Circuit
 from ..sim.density_matrix import DensityMatrix
 from ..sim.engine import run_program
-from ..sim.pauli import pauli_vector_to_density
 from ..sim.program import Program
 from ..sim.result import Result, outcome_weights
 from .enums import JobResult
@@ -62,9 +61,7 @@ def simulation_results(
 ) -> dict:
     """Run a lowered program (until ``stop`` is set) and collect the stored results of a job."""
     branches = run_program(program, stop)
-    simulated, separate = list(program.qubits), sorted(program.product)
-    qubits = sorted(simulated + separate)
-    order = [(simulated + separate).index(q) for q in qubits]
+    qubits = sorted([*program.qubits, *program.product])
     weights = sum(outcome_weights(state, program, qubits) for state in branches.values())
     weights /= weights.sum()
     nonzero = np.flatnonzero(weights > _TINY)
@@ -80,24 +77,8 @@ def simulation_results(
         "probability_values": weights[nonzero],
     }
     if len(qubits) <= STATE_MAX_QUBITS:
-        out["density_matrix"] = _with_product_qubits(result.state.tensor, [program.product[q] for q in separate], order)
+        out["density_matrix"] = result.state_of(qubits).matrix
     return out
-
-
-def _one_qubit_matrix(pauli_vector: np.ndarray) -> np.ndarray:
-    return pauli_vector_to_density(pauli_vector / pauli_vector[0], 1)
-
-
-def _with_product_qubits(tensor: np.ndarray, vectors: list, order: list[int]) -> np.ndarray:
-    """The density matrix of the simulated qubits tensored with product-state qubits, in ``order``."""
-    for v in vectors:
-        tensor = np.multiply.outer(tensor, _one_qubit_matrix(v))
-    n = len(order)
-    k = tensor.ndim // 2 - len(vectors)  # simulated qubits come first: rows k, cols k, then (row, col) pairs
-    rows = list(range(k)) + [2 * k + 2 * i for i in range(len(vectors))]
-    cols = list(range(k, 2 * k)) + [2 * k + 2 * i + 1 for i in range(len(vectors))]
-    axes = [rows[i] for i in order] + [cols[i] for i in order]
-    return tensor.transpose(axes).reshape(2**n, 2**n)
 
 
 def result_value(results: dict, kind: JobResult):

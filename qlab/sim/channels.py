@@ -19,10 +19,11 @@ depolarizing(0.1)
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import qutip
 
 from ..exceptions import ChannelError, QlabTypeError
 from .pauli import (
@@ -50,7 +51,16 @@ __all__ = [
     "liouvillian_ptm",
 ]
 
+if TYPE_CHECKING:
+    import qutip
+
 DEFAULT_ATOL = 1e-8
+
+
+def is_qobj(obj) -> bool:
+    """Whether ``obj`` is a QuTiP ``Qobj`` (without importing QuTiP: if it is not loaded, nothing is a Qobj)."""
+    module = sys.modules.get("qutip")
+    return module is not None and isinstance(obj, module.Qobj)
 
 
 class Channel:
@@ -83,8 +93,10 @@ class Channel:
     @classmethod
     def from_qobj(cls, obj: qutip.Qobj, atol: float = DEFAULT_ATOL) -> Channel:
         """A channel from a QuTiP unitary (``oper``) or superoperator (any representation)."""
-        if not isinstance(obj, qutip.Qobj):
+        if not is_qobj(obj):
             raise QlabTypeError(f"Cannot build a channel from {type(obj).__name__}: expected a qutip.Qobj.")
+        import qutip
+
         if obj.isoper:
             return unitary_channel(obj.full(), atol=atol)
         if obj.issuper:
@@ -103,11 +115,15 @@ class Channel:
 
     def to_qobj(self) -> qutip.Qobj:
         """The channel as a QuTiP superoperator (``superrep='super'``)."""
+        import qutip
+
         dims = [[[2] * self.num_qubits] * 2] * 2
         return qutip.Qobj(self.to_superop(), dims=dims, superrep="super")
 
     def to_kraus(self) -> list[np.ndarray]:
         """A set of Kraus operators (computed by QuTiP's ``to_kraus``)."""
+        import qutip
+
         return [k.full() for k in qutip.to_kraus(self.to_qobj())]
 
     def to_choi(self) -> np.ndarray:
@@ -299,7 +315,7 @@ def kraus(operators: Sequence, atol: float = DEFAULT_ATOL) -> Channel:
     >>> round(float(kraus([np.sqrt(0.9) * np.eye(2), np.sqrt(0.1) * np.array([[0, 1], [1, 0]])]).ptm[2, 2]), 12)
     0.8
     """
-    ops = [op.full() if isinstance(op, qutip.Qobj) else np.asarray(op, dtype=complex) for op in operators]
+    ops = [op.full() if is_qobj(op) else np.asarray(op, dtype=complex) for op in operators]
     if not ops:
         raise ChannelError("kraus: at least one Kraus operator is needed.")
     shape = ops[0].shape
@@ -323,7 +339,7 @@ def superop(matrix, atol: float = DEFAULT_ATOL) -> Channel:
     >>> superop(depolarizing(0.2).to_superop()) == depolarizing(0.2)
     True
     """
-    m = matrix.full() if isinstance(matrix, qutip.Qobj) else np.asarray(matrix, dtype=complex)
+    m = matrix.full() if is_qobj(matrix) else np.asarray(matrix, dtype=complex)
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 4 or m.shape[0] & (m.shape[0] - 1):
         raise ChannelError(f"superop: expected a 4^k x 4^k matrix, got shape {m.shape}.")
     k = (m.shape[0].bit_length() - 1) // 2
@@ -348,45 +364,49 @@ def unitary_channel(matrix, atol: float = DEFAULT_ATOL) -> Channel:
     return _trusted(unitary_to_ptm(u), f"unitary_channel(<{u.shape[0]}x{u.shape[0]}>)")
 
 
-def _as_qobj(op) -> qutip.Qobj:
-    m = op.full() if isinstance(op, qutip.Qobj) else np.asarray(op, dtype=complex)
+def _operator(op) -> np.ndarray:
+    m = op.full() if is_qobj(op) else np.asarray(op, dtype=complex)
     d = m.shape[0] if m.ndim == 2 else 0
     if m.ndim != 2 or m.shape[1] != d or d < 2 or d & (d - 1):
         raise ChannelError(f"lindblad: operators must be 2^k x 2^k matrices on qubits, got shape {m.shape}.")
-    k = d.bit_length() - 1
-    return qutip.Qobj(m, dims=[[2] * k, [2] * k])
+    return m
 
 
 def liouvillian_ptm(hamiltonian, collapse_ops: Sequence = ()) -> np.ndarray:
-    """The real generator ``G`` (``dc/dt = G c``) of a Lindbladian, built with QuTiP.
+    """The real generator ``G`` (``dc/dt = G c``) of a Lindbladian.
 
+    ``d rho/dt = -i[H, rho] + sum_k (L_k rho L_k^dagger - {L_k^dagger L_k, rho} / 2)``;
     ``hamiltonian`` may be ``None`` (no coherent part), a ``Qobj`` or an array.
+    The superoperator is built on column-stacked matrices, as QuTiP's ``liouvillian``.
     """
-    ops = [_as_qobj(c) for c in collapse_ops]
+    ops = [_operator(c) for c in collapse_ops]
     if hamiltonian is None:
         if not ops:
             raise ChannelError("lindblad: give a Hamiltonian, collapse operators, or both.")
-        h = 0 * ops[0]
+        h = np.zeros_like(ops[0])
     else:
-        h = _as_qobj(hamiltonian)
-        if not h.isherm:
+        h = _operator(hamiltonian)
+        if not np.allclose(h, h.conj().T, atol=1e-12 * max(1.0, np.abs(h).max())):
             raise ChannelError("lindblad: the Hamiltonian must be Hermitian.")
     d = h.shape[0]
-    if d < 2 or d & (d - 1) or any(c.shape != h.shape for c in ops):
+    if any(c.shape != h.shape for c in ops):
         raise ChannelError(
             f"lindblad: operators must all be 2^k x 2^k of one size, got {[h.shape] + [c.shape for c in ops]}."
         )
-    dims = [[2] * (d.bit_length() - 1)] * 2
-    h = qutip.Qobj(h.full(), dims=dims)
-    ops = [qutip.Qobj(c.full(), dims=dims) for c in ops]
-    return superop_to_ptm(qutip.liouvillian(h, ops).full())
+    eye = np.eye(d)
+    generator = -1j * (np.kron(eye, h) - np.kron(h.T, eye))  # vec(A X B) = (B^T (x) A) vec(X)
+    for c in ops:
+        decay = c.conj().T @ c
+        generator += np.kron(c.conj(), c) - 0.5 * np.kron(eye, decay) - 0.5 * np.kron(decay.T, eye)
+    return superop_to_ptm(generator)
 
 
 def lindblad(hamiltonian, collapse_ops: Sequence, duration: float, atol: float = DEFAULT_ATOL) -> Channel:
-    """Evolution under ``H`` and collapse operators for ``duration``, solved with QuTiP.
+    """Evolution under ``H`` and collapse operators for ``duration`` (the exponential of the Lindbladian).
 
     Units: ``H`` in angular frequency (rad per time unit of ``duration``);
-    collapse operators ``sqrt(rate) * L``.
+    collapse operators ``sqrt(rate) * L``. ``H`` and the operators may be
+    QuTiP ``Qobj`` or arrays.
 
     >>> ch = lindblad(None, [np.sqrt(0.5) * np.array([[0, 1], [0, 0]])], duration=2.0)
     >>> ch == amplitude_damping(1 - np.exp(-1.0))
@@ -394,13 +414,31 @@ def lindblad(hamiltonian, collapse_ops: Sequence, duration: float, atol: float =
     """
     if duration < 0:
         raise ChannelError(f"lindblad: duration must be >= 0, got {duration}.")
-    ops = [_as_qobj(c) for c in collapse_ops]
-    h = None if hamiltonian is None else _as_qobj(hamiltonian)
-    generator = liouvillian_ptm(h, ops)
-    k = (generator.shape[0].bit_length() - 1) // 2
-    dims = [[[2] * k] * 2] * 2
-    step = (qutip.Qobj(ptm_to_superop(generator), dims=dims, superrep="super") * duration).expm()
-    return Channel(superop_to_ptm(step.full()), f"lindblad(<H and {len(ops)} collapse operator(s)>, duration={duration!r})", atol)
+    generator = liouvillian_ptm(hamiltonian, collapse_ops)
+    name = f"lindblad(<H and {len(collapse_ops)} collapse operator(s)>, duration={duration!r})"
+    return Channel(expm_real(generator * duration), name, atol)
+
+
+def expm_real(matrix: np.ndarray) -> np.ndarray:
+    """``exp(matrix)`` of a small real matrix (a generator times a duration), by scaling and squaring.
+
+    The scaled matrix has 1-norm at most 1/2, where 20 Taylor terms are exact
+    to double precision; this spares importing SciPy for a 4x4 or 16x16 matrix.
+
+    >>> expm_real(np.array([[0.0, 1.0], [-1.0, 0.0]]) * np.pi / 2).round(12).tolist()
+    [[0.0, 1.0], [-1.0, 0.0]]
+    """
+    norm = np.abs(matrix).sum(axis=0).max()
+    squarings = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
+    scaled = matrix / 2.0**squarings
+    term = np.eye(matrix.shape[0])
+    total = term.copy()
+    for k in range(1, 21):
+        term = term @ scaled / k
+        total += term
+    for _ in range(squarings):
+        total = total @ total
+    return total
 
 
 class ReadoutError:

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import reduce
+from typing import TYPE_CHECKING
 
 import numpy as np
-import qutip
 
 from ..exceptions import QlabTypeError, SimulationError
+from .channels import is_qobj
+
+if TYPE_CHECKING:
+    import qutip
 
 __all__ = ["DensityMatrix"]
 
@@ -83,14 +87,18 @@ class DensityMatrix:
 
     def to_qobj(self) -> qutip.Qobj:
         """The state as a QuTiP ``Qobj`` with dims ``[[2]*n, [2]*n]``."""
+        import qutip
+
         n = self.num_qubits
         return qutip.Qobj(self.matrix, dims=[[2] * n, [2] * n])
 
     @classmethod
     def from_qobj(cls, obj: qutip.Qobj) -> DensityMatrix:
         """From a QuTiP ket or density matrix on qubits."""
-        if not isinstance(obj, qutip.Qobj):
+        if not is_qobj(obj):
             raise QlabTypeError(f"DensityMatrix.from_qobj: expected a qutip.Qobj, got {type(obj).__name__}.")
+        import qutip
+
         if obj.isket:
             obj = qutip.ket2dm(obj)
         if not obj.isoper:
@@ -229,7 +237,7 @@ def _fmt(v: complex) -> str:
 
 
 def _as_matrix(other, n: int) -> np.ndarray:
-    if isinstance(other, qutip.Qobj):
+    if is_qobj(other):
         other = DensityMatrix.from_qobj(other)
     if not isinstance(other, DensityMatrix):
         raise QlabTypeError(f"Expected a DensityMatrix or qutip.Qobj, got {type(other).__name__}.")

@@ -26,6 +26,7 @@ import numpy as np
 from ..circuit import Circuit
 from ..exceptions import QlabTypeError, SimulationError, SimulationStopped
 from .noise import NoiseModel
+from .noise import warn_user
 from .program import DEFAULT_MAX_QUBITS, PROJECTOR_PTMS, Block, Conditional, Measure, Program, lower
 from .result import Result
 from .state import PauliState, Workspace
@@ -78,16 +79,53 @@ def simulate(
         seed: makes the sampled shots reproducible.
         max_qubits: refuse circuits that act on more qubits than this.
 
-    The simulated qubits are those some instruction acts on (``result.qubits``).
-    ``result.state`` is the state after the whole circuit but before its
-    terminal measurements, averaged over the outcomes of mid-circuit ones.
+    ``result.state`` is the state of all the circuit's qubits after the whole
+    circuit but before its terminal measurements, averaged over the outcomes
+    of mid-circuit ones; ``result.state_of(qubits)`` gives a reduced state.
+    Only the qubits some instruction acts on are simulated together
+    (``result.simulated_qubits``).
+
+    Raises:
+        SimulationError: shots are asked of a circuit without measurements, or the
+            circuit is too big (see ``max_qubits``).
+
+    Warns:
+        NoiseModelWarning: some gates get no noise while gates of the same size
+            (or the same gate elsewhere) do, or idle noise is set but no
+            instruction takes time; one warning per kind and call.
     """
     started = time.perf_counter()
     shots = _check_shots(shots)
     seed = _check_seed(seed)
     program = lower(circuit, noise, max_qubits=max_qubits)
+    if shots is not None and not any(ins.name == "measure" for ins in circuit.instructions):
+        raise SimulationError(
+            f"Cannot sample {shots} shots: the circuit has no measurements, so every shot would be empty. "
+            "Add measurements (circuit.measure(qubits, clbits) or circuit.measure_all()), or simulate "
+            "without shots to read result.state and result.probabilities."
+        )
+    warn_about_noise(program)
     branches = run_program(program)
     return Result.from_branches(circuit, program, branches, shots, seed, time.perf_counter() - started)
+
+
+def warn_about_noise(program: Program) -> None:
+    """One :class:`~qlab.sim.noise.NoiseModelWarning` per kind of noise that probably does not do what was meant."""
+    if program.noiseless_gates:
+        listing = "; ".join(
+            f"{name} on {', '.join(str(q[0]) if len(q) == 1 else str(q) for q in qubits)}"
+            for name, qubits in program.noiseless_gates.items()
+        )
+        warn_user(
+            f"The noise model gives no error to some gates of this circuit while it gives errors to other gates "
+            f"of the same size (or to the same gate on other qubits): {listing}. Add errors for them "
+            "(NoiseModel.with_gate_error), or unroll the circuit to the device's native gates."
+        )
+    if program.timeless_idle:
+        warn_user(
+            "The noise model has idle noise, but no instruction of this circuit takes time (no gate durations, "
+            "no delays), so the idle noise never acts; set durations with NoiseModel.with_duration or add delays."
+        )
 
 
 def run_program(program: Program, stop: threading.Event | None = None) -> dict[tuple[int, ...], PauliState]:

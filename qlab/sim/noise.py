@@ -23,31 +23,48 @@ before a measurement, ``"reset"`` entries just after a reset. Idle noise
 waits for another one to be free, in an as-soon-as-possible schedule built
 from the durations. The schedule is static: an instruction whose classical
 condition is false still takes its time slot, and its qubits idle through
-it. A qubit whose final measurement has been taken idles no more.
+it. Terminal measurements (nothing acts on their qubit or bit afterwards)
+are aligned at the end of the schedule: their qubits idle until the
+circuit's last operation ends, as on hardware, unless the model says
+otherwise (:meth:`NoiseModel.with_aligned_measurements`).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
-import scipy.linalg
 
-from ..circuit.gates import GATES, canonical_name
+from ..circuit.gates import GATES, canonical_name, gate_matrix
+from ..circuit.qasm.tables import QASM_ALIASES as _QASM_ALIASES
 from ..exceptions import CircuitError, NoiseModelError, QlabTypeError
-from .channels import Channel, ReadoutError, _trusted, depolarizing, liouvillian_ptm, thermal_relaxation
+from .channels import Channel, ReadoutError, _trusted, depolarizing, expm_real, liouvillian_ptm, thermal_relaxation
 
-__all__ = ["NoiseModel", "IdleNoise", "NoiseModelWarning"]
+__all__ = ["NoiseModel", "IdleNoise", "NoiseModelWarning", "QASM_ALIASES", "is_symmetric", "warn_user"]
 
 
 
 class NoiseModelWarning(UserWarning):
-    """A calibration could not be matched exactly (the model says how it deviates)."""
+    """The noise model does not do what it probably should (a calibration that cannot be
+    matched exactly, gates that get no noise, idle noise that never acts)."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def warn_user(message: str, category: type[Warning] = NoiseModelWarning) -> None:
+    """Warn once, attributed to the first caller outside the qlab package (the user's line)."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 class IdleNoise:
@@ -92,7 +109,7 @@ class IdleNoise:
         if ch is None:
             if duration < 0:
                 raise NoiseModelError(f"IdleNoise: duration must be >= 0, got {duration}.")
-            ch = _trusted(scipy.linalg.expm(self.generator * duration), f"{self._name}.channel({duration!r})")
+            ch = _trusted(expm_real(self.generator * duration), f"{self._name}.channel({duration!r})")
             if len(self._cache) < 4096:
                 self._cache[duration] = ch
         return ch
@@ -120,6 +137,9 @@ def _frozen(mapping: Mapping | None) -> Mapping:
 
 _NON_GATE_KEYS = ("measure", "reset", "unitary")
 
+QASM_ALIASES = {**_QASM_ALIASES, "cu3": "cu"}
+"""Gate spellings a noise model accepts besides the library names (OpenQASM 2/3 and common SDKs)."""
+
 
 def _names(gates: str | Iterable[str]) -> tuple[str, ...]:
     """Canonical names of ``gates`` (aliases resolved); unknown names are refused."""
@@ -130,23 +150,53 @@ def _names(gates: str | Iterable[str]) -> tuple[str, ...]:
             out.append(name)
             continue
         try:
-            out.append(canonical_name(name))
+            out.append(canonical_name(QASM_ALIASES.get(name, name)))
         except CircuitError:
             raise NoiseModelError(
                 f"Unknown gate {name!r} in a noise model; allowed: {', '.join(sorted(GATES))}, "
-                f"{', '.join(_NON_GATE_KEYS)} (and aliases such as 'cnot', 'u1')."
+                f"{', '.join(_NON_GATE_KEYS)} (and aliases such as {', '.join(sorted(QASM_ALIASES))})."
             ) from None
     return tuple(out)
 
 
 def _merge(ours: Mapping, theirs: Mapping, fallback, combine) -> dict:
-    """Combine two look-up tables key by key, each key falling back to ``fallback(key)``."""
+    """Combine two look-up tables key by key, each key falling back to ``fallback(key)``.
+
+    ``combine(key, a, b)`` joins the two values of one key.
+    """
     merged = {}
     for key in {**ours, **theirs}:
         a = ours.get(key) or ours.get(fallback(key))
         b = theirs.get(key) or theirs.get(fallback(key))
-        merged[key] = b if a is None else (a if b is None else combine(a, b))
+        merged[key] = b if a is None else (a if b is None else combine(key, a, b))
     return merged
+
+
+def _on_each_qubit(channel: Channel, arity: int) -> Channel:
+    """A 1-qubit channel acting on each of ``arity`` qubits (anything else unchanged)."""
+    if channel.num_qubits != 1 or arity == 1:
+        return channel
+    out = channel
+    for _ in range(arity - 1):
+        out = out.tensor(channel)
+    return out
+
+
+def _then(key: tuple[str, tuple[int, ...] | None], first: Channel, second: Channel) -> Channel:
+    """The error of gate ``key`` when ``second`` follows ``first``.
+
+    Channels of different sizes are joined by letting the 1-qubit one act on
+    each of the gate's qubits.
+    """
+    if first.num_qubits == second.num_qubits:
+        return first.then(second)
+    arity = _key_arity(key)
+    if arity is None:
+        raise NoiseModelError(
+            f"NoiseModel: cannot follow {first!r} with {second!r} on {key[0]!r} on any qubits: the gate's size is "
+            "unknown; give the qubits (qubits=...) or channels of one size."
+        )
+    return _on_each_qubit(first, arity).then(_on_each_qubit(second, arity))
 
 
 def _qubit_key(qubits) -> tuple[int, ...] | None:
@@ -173,6 +223,10 @@ class NoiseModel:
     """Readout error per qubit (``None``: every qubit)."""
     durations: Mapping[tuple[str, tuple[int, ...] | None], float] = field(default_factory=dict)
     """Duration in seconds of gate ``name`` on ``qubits`` (``None``: any qubits)."""
+    align_measurements: bool = True
+    """Terminal measurements wait for the end of the schedule, as on hardware (their qubits
+    idle until the circuit's last operation ends); ``False`` measures each qubit as soon
+    as its last operation ends."""
 
     def __post_init__(self):
         for attr in ("gate_errors", "idle", "readout", "durations"):
@@ -180,12 +234,14 @@ class NoiseModel:
         for key, ch in self.gate_errors.items():
             if not isinstance(ch, Channel):
                 raise QlabTypeError(f"NoiseModel: the error for {key} must be a Channel, got {type(ch).__name__}.")
-            arity = len(key[1]) if key[1] is not None else (None if key[0] == "unitary" else _gate_arity(key[0]))
+            arity = _key_arity(key)
             if arity is not None and ch.num_qubits not in (1, arity):
                 raise NoiseModelError(
                     f"NoiseModel: {ch!r} acts on {ch.num_qubits} qubit(s) but {key[0]!r} on "
                     f"{'any qubits' if key[1] is None else key[1]} acts on {arity}; use a 1- or {arity}-qubit channel."
                 )
+        if not isinstance(self.align_measurements, bool):
+            raise QlabTypeError(f"NoiseModel: align_measurements must be True or False, got {self.align_measurements!r}.")
         for key, d in self.durations.items():
             if not isinstance(d, (int, float)) or not d >= 0 or math.isinf(d):
                 raise NoiseModelError(f"NoiseModel: the duration of {key} must be a finite number >= 0 seconds, got {d!r}.")
@@ -194,15 +250,17 @@ class NoiseModel:
     def with_gate_error(self, gates: str | Iterable[str], channel: Channel, qubits: Sequence[int] | int | None = None) -> NoiseModel:
         """Add ``channel`` after each of ``gates`` (on ``qubits``, or any qubits).
 
-        An existing entry for the same key is followed by the new channel.
+        An existing entry for the same key is followed by the new channel; a
+        1-qubit channel joined with a multi-qubit one acts on each of the
+        gate's qubits, in order.
         """
         if not isinstance(channel, Channel):
             raise QlabTypeError(f"with_gate_error: expected a Channel, got {type(channel).__name__}.")
         errors = dict(self.gate_errors)
         for name in _names(gates):
             key = (name, _qubit_key(qubits))
-            errors[key] = errors[key].then(channel) if key in errors else channel
-        return NoiseModel(errors, self.idle, self.readout, self.durations)
+            errors[key] = _then(key, errors[key], channel) if key in errors else channel
+        return replace(self, gate_errors=errors)
 
     def with_idle_noise(self, noise: IdleNoise, qubits: Sequence[int] | int | None = None) -> NoiseModel:
         """Set the idle noise of ``qubits`` (or of every qubit)."""
@@ -211,7 +269,7 @@ class NoiseModel:
         idle = dict(self.idle)
         for q in (None,) if qubits is None else _qubit_key(qubits):
             idle[q] = noise
-        return NoiseModel(self.gate_errors, idle, self.readout, self.durations)
+        return replace(self, idle=idle)
 
     def with_readout_error(self, error: ReadoutError, qubits: Sequence[int] | int | None = None) -> NoiseModel:
         """Set the readout error of ``qubits`` (or of every qubit)."""
@@ -220,32 +278,44 @@ class NoiseModel:
         readout = dict(self.readout)
         for q in (None,) if qubits is None else _qubit_key(qubits):
             readout[q] = error
-        return NoiseModel(self.gate_errors, self.idle, readout, self.durations)
+        return replace(self, readout=readout)
 
     def with_duration(self, gates: str | Iterable[str], seconds: float, qubits: Sequence[int] | int | None = None) -> NoiseModel:
         """Set how long ``gates`` take (on ``qubits``, or any qubits), in seconds."""
         durations = dict(self.durations)
         for name in _names(gates):
             durations[(name, _qubit_key(qubits))] = seconds
-        return NoiseModel(self.gate_errors, self.idle, self.readout, durations)
+        return replace(self, durations=durations)
+
+    def with_aligned_measurements(self, align: bool = True) -> NoiseModel:
+        """Whether terminal measurements wait for the end of the schedule (the default) or
+        happen as soon as their qubit's last operation ends (``align=False``).
+
+        >>> NoiseModel().with_aligned_measurements(False)
+        NoiseModel().with_aligned_measurements(False)
+        """
+        if not isinstance(align, bool):
+            raise QlabTypeError(f"with_aligned_measurements: expected True or False, got {align!r}.")
+        return replace(self, align_measurements=align)
 
     def compose(self, other: NoiseModel) -> NoiseModel:
         """Both models: gate errors and readout errors of ``other`` follow ours;
-        idle generators add; durations must agree where both set them.
+        idle generators add; durations must agree where both set them;
+        measurements are aligned only if both models align them.
 
         Every key of either model gets what both models give it, so an
         any-qubit entry of one model still acts under an exact-qubit entry
         of the other.
         """
-        errors = _merge(self.gate_errors, other.gate_errors, lambda key: (key[0], None), Channel.then)
-        readout = _merge(self.readout, other.readout, lambda q: None, ReadoutError.then)
-        idle = _merge(self.idle, other.idle, lambda q: None, IdleNoise.plus)
+        errors = _merge(self.gate_errors, other.gate_errors, lambda key: (key[0], None), _then)
+        readout = _merge(self.readout, other.readout, lambda q: None, lambda _, a, b: a.then(b))
+        idle = _merge(self.idle, other.idle, lambda q: None, lambda _, a, b: a.plus(b))
         durations = dict(self.durations)
         for key, d in other.durations.items():
             if key in durations and durations[key] != d:
                 raise NoiseModelError(f"compose: the models disagree on the duration of {key}: {durations[key]} vs {d}.")
             durations[key] = d
-        return NoiseModel(errors, idle, readout, durations)
+        return NoiseModel(errors, idle, readout, durations, self.align_measurements and other.align_measurements)
 
     __or__ = compose
 
@@ -254,6 +324,8 @@ class NoiseModel:
         calls += [f".with_idle_noise({noise!r}{_qubits_arg(q)})" for q, noise in self.idle.items()]
         calls += [f".with_readout_error({err!r}{_qubits_arg(q)})" for q, err in self.readout.items()]
         calls += [f".with_duration({name!r}, {d!r}{_qubits_arg(q)})" for (name, q), d in self.durations.items()]
+        if not self.align_measurements:
+            calls.append(".with_aligned_measurements(False)")
         if len(calls) > 8:
             return (
                 f"NoiseModel(<{len(self.gate_errors)} gate errors, {len(self.idle)} idle noises, "
@@ -319,28 +391,36 @@ class NoiseModel:
         n = len(t1)
         if len(t2) != n:
             raise NoiseModelError(f"from_calibration: t1 has {n} entries but t2 has {len(t2)}.")
-        idle = {q: IdleNoise.from_t1_t2(t1[q], t2[q]) for q in range(n)}
+        t2 = [_effective_t2(a, b) for a, b in zip(t1, t2)]
+        idle = {q: IdleNoise.from_t1_t2(t1[q], t2[q]) for q in range(n) if math.isfinite(t1[q]) or math.isfinite(t2[q])}
         pairs = [tuple(p) for p in coupling_map] if coupling_map is not None else [
             (a, b) for a in range(n) for b in range(n) if a != b
         ]
         durations: dict = {}
         errors: dict = {}
+        too_good: list[str] = []
         gate_fidelities = {_names(name)[0]: v for name, v in gate_fidelities.items()}
         gate_durations = {_names(name)[0]: v for name, v in gate_durations.items()}
         for name, value in gate_fidelities.items():
             arity = _gate_arity(name)
-            per = _per_qubits(value, arity, n, pairs, f"gate_fidelities[{name!r}]")
-            dur_spec = gate_durations.get(name, 0.0)
-            dur = _per_qubits(dur_spec, arity, n, pairs, f"gate_durations[{name!r}]")
+            per = _both_orientations(name, _per_qubits(value, arity, n, pairs, f"gate_fidelities[{name!r}]"))
+            dur = _both_orientations(name, _per_qubits(gate_durations.get(name, 0.0), arity, n, pairs, f"gate_durations[{name!r}]"))
             for qubits, fidelity in per.items():
                 seconds = dur.get(qubits, 0.0)
                 durations[(name, qubits)] = seconds
-                errors[(name, qubits)] = _fitted_error(name, qubits, fidelity, seconds, t1, t2)
+                errors[(name, qubits)] = _fitted_error(name, qubits, fidelity, seconds, t1, t2, too_good)
         for name, value in gate_durations.items():
             if name not in gate_fidelities:
                 arity = _gate_arity(name)
-                for qubits, seconds in _per_qubits(value, arity, n, pairs, f"gate_durations[{name!r}]").items():
+                per = _both_orientations(name, _per_qubits(value, arity, n, pairs, f"gate_durations[{name!r}]"))
+                for qubits, seconds in per.items():
                     durations[(name, qubits)] = seconds
+        if too_good:
+            warn_user(
+                f"from_calibration: relaxation alone gives {len(too_good)} gate(s) a fidelity below the calibrated "
+                f"one, so no depolarizing noise is added to them: {_listing(too_good)}.",
+                NoiseModelWarning,
+            )
         readout = {}
         if readout_fidelities is not None:
             if len(readout_fidelities) != n:
@@ -374,10 +454,50 @@ def _qubits_arg(qubits) -> str:
     return f", qubits={qubits[0]}" if len(qubits) == 1 else f", qubits={qubits}"
 
 
+def _key_arity(key: tuple[str, tuple[int, ...] | None]) -> int | None:
+    """How many qubits the gate of a gate-error key acts on (``None``: a user unitary on any qubits)."""
+    if key[1] is not None:
+        return len(key[1])
+    return None if key[0] == "unitary" else _gate_arity(key[0])
+
+
 def _gate_arity(name: str) -> int:
     if name in ("measure", "reset"):
         return 1
     return GATES[canonical_name(name)].num_qubits
+
+
+def _effective_t2(t1: float, t2: float) -> float:
+    """T2 of a site: ``2 * T1`` (relaxation without extra dephasing) when only T1 is given."""
+    return 2 * t1 if math.isinf(t2) and math.isfinite(t1) else t2
+
+
+@lru_cache(maxsize=None)
+def is_symmetric(name: str) -> bool:
+    """Whether a 2-qubit library gate is unchanged by swapping its qubits (at generic parameters).
+
+    >>> is_symmetric("cz"), is_symmetric("rzz"), is_symmetric("cx")
+    (True, True, False)
+    """
+    gate = GATES[name]
+    if gate.num_qubits != 2:
+        return False
+    swap = np.eye(4)[[0, 2, 1, 3]]
+    angles = np.random.default_rng(0).uniform(0.1, 3.0, size=(2, gate.num_params))
+    return all(np.allclose(swap @ gate_matrix(name, tuple(a)) @ swap, gate_matrix(name, tuple(a))) for a in angles)
+
+
+def _both_orientations(name: str, per: dict[tuple[int, ...], float]) -> dict[tuple[int, ...], float]:
+    """For a symmetric 2-qubit gate, give each pair's value to the reversed pair too (unless it has its own)."""
+    if name not in GATES or not is_symmetric(name):
+        return per
+    return {**{q[::-1]: v for q, v in per.items()}, **per}
+
+
+def _listing(items: Sequence[str], limit: int = 8) -> str:
+    """``a, b, c`` (and how many more beyond ``limit``)."""
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
 
 
 def _per_qubits(value, arity: int, n: int, pairs, what: str) -> dict[tuple[int, ...], float]:
@@ -401,7 +521,9 @@ def _relaxation_ptm(t1: float, t2: float, seconds: float) -> np.ndarray:
     return thermal_relaxation(t1, t2, seconds).ptm
 
 
-def _fitted_error(name: str, qubits: tuple[int, ...], fidelity: float, seconds: float, t1, t2) -> Channel:
+def _fitted_error(name: str, qubits: tuple[int, ...], fidelity: float, seconds: float, t1, t2, too_good: list) -> Channel:
+    """Relaxation over the gate, then depolarizing noise fitted to the fidelity (``too_good`` collects gates
+    whose relaxation alone is worse than the fidelity)."""
     if not 0 < fidelity <= 1:
         raise NoiseModelError(f"from_calibration: the fidelity of {name!r} on {qubits} must be in (0, 1], got {fidelity}.")
     relax = np.ones((1, 1))
@@ -413,12 +535,7 @@ def _fitted_error(name: str, qubits: tuple[int, ...], fidelity: float, seconds: 
     trace = np.trace(relax)
     keep = 1.0 if trace - 1 <= 0 else (d * d * f_pro - 1) / (trace - 1)
     if keep > 1:
-        warnings.warn(
-            f"from_calibration: relaxation alone gives {name!r} on {qubits} a fidelity below the calibrated "
-            f"{fidelity}; no depolarizing noise is added.",
-            NoiseModelWarning,
-            stacklevel=3,
-        )
+        too_good.append(f"{name} on {qubits} (F={fidelity})")
         keep = 1.0
     lower = -1 / (4**k - 1)
     if keep < lower - 1e-12:

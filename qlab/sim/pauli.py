@@ -20,11 +20,9 @@ QuTiP's tensor order.
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 from itertools import product
 
-import numba
 import numpy as np
 
 __all__ = [
@@ -180,63 +178,31 @@ def _tables(n: int) -> tuple[np.ndarray, np.ndarray]:
 _I_POWERS = np.array([1, 1j, -1, -1j], dtype=np.complex128)
 
 
-@numba.njit(cache=True, inline="always")
-def _wht(g):
-    d = g.shape[0]
-    h = 1
-    while h < d:
-        for i in range(0, d, 2 * h):
-            for j in range(i, i + h):
-                u = g[j]
-                v = g[j + h]
-                g[j] = u + v
-                g[j + h] = u - v
-        h *= 2
-
-
-def _pauli_to_dm(x, spread, pop, ipow, out):
-    d = spread.shape[0]
-    scale = 1.0 / d
-    for a in numba.prange(d):
-        g = np.empty(d, dtype=np.complex128)
-        sa = spread[a]
-        for b in range(d):
-            g[b] = x[sa + 2 * spread[b]] * ipow[pop[a & b] & 3]
-        _wht(g)
-        for c in range(d):
-            out[c ^ a, c] = g[c] * scale
-
-
-def _dm_to_pauli(rho, spread, pop, ipow, out):
-    d = spread.shape[0]
-    for a in numba.prange(d):
-        h = np.empty(d, dtype=np.complex128)
-        for r in range(d):
-            h[r] = rho[r, r ^ a]
-        _wht(h)
-        sa = spread[a]
-        for b in range(d):
-            out[sa + 2 * spread[b]] = (h[b] * ipow[pop[a & b] & 3]).real
-
-
-# Each transform is compiled twice: serial for small states (thread-safe, no
-# launch overhead) and parallel for large ones. Numba's default threading layer
-# must not be entered by two threads at once, hence the lock.
-_PARALLEL_FROM_QUBITS = 7
-_PARALLEL_LOCK = threading.Lock()
-_KERNELS = {
-    name: (numba.njit(cache=True)(fn), numba.njit(cache=True, parallel=True)(fn))
-    for name, fn in (("to_dm", _pauli_to_dm), ("to_pauli", _dm_to_pauli))
-}
+# Below this size the transforms are tensor contractions in NumPy; from it on
+# they are the numba kernels of ``pauli_kernels`` (compiled once, cached on
+# disk), so importing qlab and running small simulations never loads numba.
+_NUMBA_FROM_QUBITS = 7
 
 
 def _run(name: str, n: int, *args) -> None:
-    serial, parallel = _KERNELS[name]
-    if n < _PARALLEL_FROM_QUBITS:
-        serial(*args)
-    else:
-        with _PARALLEL_LOCK:
-            parallel(*args)
+    from . import pauli_kernels
+
+    pauli_kernels.run(name, *args)
+
+
+def _numpy_to_density(coeffs: np.ndarray, n: int) -> np.ndarray:
+    t = coeffs.reshape((4,) * n)
+    for _ in range(n):  # each step turns the leading Pauli axis into a (row, column) pair at the end
+        t = np.tensordot(t, _SINGLE, axes=([0], [0]))
+    d = 1 << n
+    return t.transpose(list(range(0, 2 * n, 2)) + list(range(1, 2 * n, 2))).reshape(d, d) / d
+
+
+def _numpy_to_pauli(rho: np.ndarray, n: int) -> np.ndarray:
+    t = rho.reshape((2,) * (2 * n)).transpose([i for q in range(n) for i in (q, n + q)])
+    for _ in range(n):  # Tr(P rho) = sum_rc P[c, r] rho[r, c], one qubit at a time
+        t = np.tensordot(t, _SINGLE, axes=([0, 1], [2, 1]))
+    return np.ascontiguousarray(t.real).reshape(-1)
 
 
 def pauli_vector_to_density(coeffs: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -246,6 +212,12 @@ def pauli_vector_to_density(coeffs: np.ndarray, n: int, out: np.ndarray | None =
     >>> pauli_vector_to_density(zero, 1).real.tolist()
     [[1.0, 0.0], [0.0, 0.0]]
     """
+    if n < _NUMBA_FROM_QUBITS:
+        result = _numpy_to_density(np.asarray(coeffs, dtype=np.float64).reshape(-1), n)
+        if out is None:
+            return result
+        out[...] = result
+        return out
     spread, pop = _tables(n)
     if out is None:
         out = np.empty((1 << n, 1 << n), dtype=np.complex128)
@@ -259,6 +231,8 @@ def density_to_pauli_vector(rho: np.ndarray, n: int) -> np.ndarray:
     >>> density_to_pauli_vector(np.array([[0.5, 0.5], [0.5, 0.5]]), 1).tolist()   # |+><+|
     [1.0, 1.0, 0.0, 0.0]
     """
+    if n < _NUMBA_FROM_QUBITS:
+        return _numpy_to_pauli(np.asarray(rho, dtype=np.complex128), n)
     spread, pop = _tables(n)
     out = np.empty(4**n, dtype=np.float64)
     _run("to_pauli", n, np.ascontiguousarray(rho, dtype=np.complex128).reshape(1 << n, 1 << n), spread, pop, _I_POWERS, out)

@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..circuit import Circuit
+from ..circuit.gates import GATES
 from ..circuit.instruction import Condition, Instruction
 from ..exceptions import QlabTypeError, QubitLimitError, SimulationError
 from .channels import ReadoutError
@@ -83,6 +84,9 @@ class Program:
         readout: the readout error of each terminal measurement (or ``None``).
         product: for qubits that are only measured at the end, their own one-qubit
             Pauli vector at that moment (they stay in a product state with the rest).
+        noiseless_gates: gates that got no error while the model gives errors to other
+            gates of the same size or to the same gate on other qubits (name -> qubits).
+        timeless_idle: the model has idle noise but no instruction takes time.
     """
 
     qubits: tuple[int, ...]
@@ -91,6 +95,8 @@ class Program:
     terminal: tuple[tuple[int, int], ...] = ()
     readout: tuple[ReadoutError | None, ...] = ()
     product: dict = field(default_factory=dict)
+    noiseless_gates: dict = field(default_factory=dict)
+    timeless_idle: bool = False
 
 
 @lru_cache(maxsize=8192)
@@ -127,8 +133,10 @@ class Scheduler:
     """As-soon-as-possible clocks per qubit; emits idle noise for waiting qubits.
 
     The schedule is static: every instruction occupies its time slot whether
-    or not its classical condition holds. Qubits whose terminal measurement
-    has been taken are retired and receive no more idle noise.
+    or not its classical condition holds. Terminal measurements are aligned
+    at the end of the schedule unless the noise model says otherwise
+    (``align_measurements``); then a qubit whose terminal measurement has
+    been taken is retired and receives no more idle noise.
     """
 
     def __init__(self, noise: NoiseModel, qubits):
@@ -225,7 +233,8 @@ def lower(
         )
     sched = Scheduler(noise, used)
     fuser = _Fuser(max_fused_qubits, {q: _ZERO_1Q.copy() for q in used if q not in simulated})
-    terminal, readout = [], []
+    terminal, readout, deferred = [], [], []
+    noiseless = _NoiselessGates(noise)
     for i, ins in enumerate(instructions):
         if ins.name == "barrier":
             qs = tuple(q for q in ins.qubits if q in sched.clock)
@@ -240,6 +249,11 @@ def lower(
                     "supported; condition the gates around it instead."
                 )
             q, c = ins.qubits[0], ins.clbits[0]
+            if i in terminal_idx and noise.align_measurements:
+                terminal.append((q, c))
+                readout.append(noise.readout_error(q))
+                deferred.append(q)
+                continue
             pre = sched.start(ins.qubits) + error_blocks(noise, "measure", ins.qubits)
             sched.finish(ins.qubits, noise.duration("measure", ins.qubits))
             for b in pre:
@@ -251,6 +265,7 @@ def lower(
             else:
                 fuser.emit_barrier((q,), Measure(q, c, noise.readout_error(q)))
             continue
+        noiseless.check(ins)
         wait, own, slot = _instruction_blocks(ins, noise, sched)
         for b in wait:
             fuser.add(b)
@@ -261,8 +276,34 @@ def lower(
             width = max(len(ins.qubits), 1)
             step = Conditional(ins.condition, tuple(_fuse_all(own, width)), tuple(_fuse_all(slot, width)))
             fuser.emit_barrier(ins.qubits, step)
+    end = max(sched.clock.values(), default=0.0)
+    for q in deferred:  # aligned terminal measurements: idle until the schedule ends, then measure
+        for b in sched.idle(q, end - sched.clock[q]) + error_blocks(noise, "measure", (q,)):
+            fuser.add(b)
     steps = fuser.finish()
-    return Program(tuple(simulated), circuit.num_clbits, steps, tuple(terminal), tuple(readout), fuser.product)
+    return Program(
+        tuple(simulated), circuit.num_clbits, steps, tuple(terminal), tuple(readout), fuser.product,
+        noiseless.found, bool(noise.idle) and bool(used) and end == 0,
+    )
+
+
+class _NoiselessGates:
+    """Collects gates without an error whose size (or name) the noise model gives errors to elsewhere."""
+
+    def __init__(self, noise: NoiseModel):
+        self.noise = noise
+        keys = [k for k in noise.gate_errors if k[0] not in ("measure", "reset", "unitary")]
+        self.sizes = {len(q) if q is not None else GATES[name].num_qubits for name, q in keys}
+        self.names = {name for name, _ in keys}
+        self.found: dict[str, list[tuple[int, ...]]] = {}
+
+    def check(self, ins: Instruction) -> None:
+        if ins.name in ("reset", "delay", "unitary") or self.noise.gate_error(ins.name, ins.qubits) is not None:
+            return
+        if len(ins.qubits) in self.sizes or ins.name in self.names:
+            seen = self.found.setdefault(ins.name, [])
+            if ins.qubits not in seen:
+                seen.append(ins.qubits)
 
 
 _ZERO_1Q = np.array([1.0, 0.0, 1.0, 0.0])

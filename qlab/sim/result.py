@@ -20,14 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
 from ..circuit import Circuit
 from ..exceptions import SimulationError
 from .density_matrix import DensityMatrix
-from .state import PauliState
+from .state import _ZERO_1Q, PauliState
 
-__all__ = ["Result", "format_record", "outcome_weights"]
+__all__ = ["Result", "FinalState", "format_record", "outcome_weights", "qiskit_key", "STATE_MAX_QUBITS"]
 
 
 def format_record(circuit: Circuit, record: Sequence[int]) -> str:
@@ -43,17 +42,18 @@ def format_record(circuit: Circuit, record: Sequence[int]) -> str:
 def outcome_weights(state: PauliState, program, qubits: Sequence[int]) -> np.ndarray:
     """Unnormalised weights of measuring ``qubits`` (big-endian in that order) now.
 
-    ``qubits`` may mix simulated qubits and qubits in a product state
-    (``program.product``); the latter contribute their own one-qubit
-    distribution ``((1 + z) / 2, (1 - z) / 2)``.
+    ``qubits`` may mix simulated qubits, qubits in a product state
+    (``program.product``), which contribute their own one-qubit distribution
+    ``((1 + z) / 2, (1 - z) / 2)``, and qubits nothing acts on (``|0>``).
     """
     qubits = list(qubits)
-    simulated = [q for q in qubits if q not in program.product]
-    separate = [q for q in qubits if q in program.product]
+    simulated = [q for q in qubits if q in program.qubits]
+    separate = [q for q in qubits if q not in program.qubits]
     joint = state.probabilities(simulated) if simulated else np.array([state.trace()])
     joint = np.clip(joint, 0, None).reshape((2,) * len(simulated))
     for q in separate:
-        z = program.product[q][2] / program.product[q][0]
+        vector = program.product.get(q, _ZERO_1Q)
+        z = vector[2] / vector[0]
         joint = np.multiply.outer(joint, np.clip([(1 + z) / 2, (1 - z) / 2], 0, None))
     order = simulated + separate
     return joint.transpose([order.index(q) for q in qubits]).reshape(-1)
@@ -68,29 +68,103 @@ def _apply_confusion(weights: np.ndarray, confusions: Sequence) -> np.ndarray:
     return t.reshape(-1)
 
 
+def qiskit_key(key: str) -> str:
+    """The same outcome in Qiskit's order: registers right to left, bit 0 rightmost in each.
+
+    >>> qiskit_key("100 01")
+    '10 001'
+    """
+    return " ".join(group[::-1] for group in reversed(key.split(" ")))
+
+
+STATE_MAX_QUBITS = 13
+"""The largest state :class:`Result` builds as one matrix (2**13 x 2**13 complex numbers: 1 GiB)."""
+
+
+class FinalState:
+    """The final state of a simulation, kept in the engine's form until a reader asks.
+
+    The simulated qubits are one (unnormalised, summed over classical
+    records) Pauli state; qubits in a product state keep their own one-qubit
+    vector; the other qubits are in ``|0>``. :meth:`of` builds the reduced
+    state of any qubits without building the whole one.
+    """
+
+    def __init__(self, num_qubits: int, branches: Sequence[PauliState], product: dict):
+        self.num_qubits = num_qubits
+        self._branches = list(branches)
+        self._product = product
+        self._total: PauliState | None = None
+
+    def _summed(self) -> PauliState:
+        if self._total is None:
+            total = self._branches[0].copy()
+            for other in self._branches[1:]:
+                total.add_(other)
+            self._total, self._branches = total, []
+        return self._total
+
+    def of(self, qubits: Sequence[int]) -> DensityMatrix:
+        """The normalised reduced state of ``qubits`` (in that order)."""
+        qubits = _check_qubits(qubits, self.num_qubits)
+        if len(qubits) > STATE_MAX_QUBITS:
+            raise SimulationError(
+                f"The state of {len(qubits)} qubits would need {16 * 4 ** len(qubits) / 2**30:,.0f} GiB as a matrix, "
+                f"more than the limit of {STATE_MAX_QUBITS} qubits (1 GiB); read a reduced state with "
+                "result.state_of(qubits), for example result.state_of([0, 1])."
+            )
+        total = self._summed()
+        reduced = total.reduced([q for q in total.axes if q in qubits])
+        for q in qubits:
+            if q not in reduced.axes:
+                reduced.add_qubit(q, self._product.get(q, _ZERO_1Q))
+        matrix = reduced.to_matrix(qubits)
+        trace = np.trace(matrix).real
+        if trace > 0:
+            matrix /= trace
+        return DensityMatrix(matrix, validate=False)
+
+
+def _check_qubits(qubits, n: int) -> list[int]:
+    """``qubits`` as a list of distinct ints in ``0..n-1`` (one int is a list of one)."""
+    items = [qubits] if isinstance(qubits, (int, np.integer)) else list(qubits) if isinstance(qubits, Sequence | range) else None
+    if items is None or any(isinstance(q, bool) or not isinstance(q, (int, np.integer)) for q in items):
+        raise SimulationError(f"state_of: expected a qubit index or a sequence of them, got {qubits!r}.")
+    out = [int(q) for q in items]
+    if len(set(out)) != len(out) or any(not 0 <= q < n for q in out):
+        raise SimulationError(f"state_of: expected distinct qubits in 0..{n - 1}, got {out}.")
+    return out
+
+
 class Result:
     """What a simulation returns.
 
     Attributes:
         circuit: the simulated circuit.
-        qubits: the circuit qubits that were simulated, in the state's order.
+        qubits: the qubits of :attr:`state`: all of the circuit's, in order.
+        simulated_qubits: the qubits the engine simulated together (the others were
+            only measured at the end, in a product state, or untouched in ``|0>``).
         probabilities: exact probability of each classical outcome key (non-zero ones).
         shots: the number of sampled shots, or ``None``.
-        memory: the outcome key of every shot, in order (empty without shots).
         seed: the seed the shots were sampled with.
         time_taken: seconds spent in :func:`qlab.simulate`.
     """
 
-    def __init__(self, circuit, qubits, probabilities, state_fn, shots, memory, seed, time_taken):
+    def __init__(self, circuit, simulated_qubits, probabilities, final_state: FinalState, shots, seed, time_taken):
         self.circuit = circuit
-        self.qubits = tuple(qubits)
+        self.qubits = tuple(range(circuit.num_qubits))
+        self.simulated_qubits = tuple(simulated_qubits)
         self.probabilities = probabilities
-        self._state_fn = state_fn
+        self._final = final_state
         self._state: DensityMatrix | None = None
         self.shots = shots
-        self.memory = memory
         self.seed = seed
         self.time_taken = time_taken
+        self._counts: dict[str, int] = {}
+        self._memory: list[str] | None = None
+        self._memory_seed = None
+        if shots is not None:
+            self._sample(shots, seed)
 
     @classmethod
     def from_branches(cls, circuit, program, branches: dict[tuple[int, ...], PauliState], shots, seed, time_taken) -> Result:
@@ -111,42 +185,68 @@ class Result:
                 outcomes[key] = outcomes.get(key, 0.0) + float(weights[index])
         total = sum(outcomes.values())
         probabilities = {format_record(circuit, k): v / total for k, v in sorted(outcomes.items())}
-        memory: list[str] = []
-        if shots is not None:
-            rng = np.random.default_rng(seed)
-            keys = np.array(list(probabilities), dtype=object)
-            p = np.fromiter(probabilities.values(), dtype=float, count=len(probabilities))
-            memory = keys[rng.choice(len(keys), size=shots, p=p / p.sum())].tolist()
+        final = FinalState(circuit.num_qubits, list(branches.values()), program.product)
+        return cls(circuit, program.qubits, probabilities, final, shots, seed, time_taken)
 
-        def state_fn() -> DensityMatrix:
-            states = list(branches.values())
-            total_state = states[0]
-            for other in states[1:]:
-                total_state.add_(other)
-            matrix = total_state.to_matrix(program.qubits)
-            trace = np.trace(matrix).real
-            if trace > 0:
-                matrix /= trace
-            return DensityMatrix(matrix, validate=False)
-
-        return cls(circuit, program.qubits, probabilities, state_fn, shots, memory, seed, time_taken)
+    def _sample(self, shots: int, seed) -> None:
+        """Counts from one multinomial draw over the exact distribution."""
+        rng = np.random.default_rng(seed)
+        p = np.fromiter(self.probabilities.values(), dtype=float, count=len(self.probabilities))
+        drawn = rng.multinomial(shots, p / p.sum())
+        self._counts = {key: int(c) for key, c in zip(self.probabilities, drawn) if c}
+        self._memory_seed = int(rng.integers(2**63))
 
     # ------------------------------------------------------------ views
     @property
     def state(self) -> DensityMatrix:
-        """The final state on :attr:`qubits` (before terminal measurements; computed on first use)."""
+        """The final state of all the circuit's qubits (before terminal measurements; built on first use).
+
+        Raises:
+            SimulationError: the circuit has more than ``STATE_MAX_QUBITS`` qubits; read a
+                reduced state with :meth:`state_of`.
+        """
         if self._state is None:
-            self._state = self._state_fn()
-            self._state_fn = None
+            self._state = self._final.of(self.qubits)
         return self._state
+
+    def state_of(self, qubits: Sequence[int] | int) -> DensityMatrix:
+        """The reduced final state of ``qubits`` (in that order), without building the whole state.
+
+        >>> from qlab import Circuit, simulate
+        >>> simulate(Circuit(30).h(0).cx(0, 29)).state_of([29, 0]).probabilities().round(3).tolist()
+        [0.5, 0.0, 0.0, 0.5]
+        """
+        return self._final.of(qubits)
 
     @property
     def counts(self) -> dict[str, int]:
         """How many shots gave each outcome key (requires ``shots``)."""
         if self.shots is None:
             raise SimulationError("This result has no shots: simulate with shots=N to get counts, or read .probabilities.")
-        keys, freq = np.unique(np.array(self.memory, dtype=object), return_counts=True)
-        return {str(k): int(f) for k, f in zip(keys, freq)}
+        return dict(self._counts)
+
+    def counts_qiskit(self) -> dict[str, int]:
+        """:attr:`counts` with Qiskit's keys: registers right to left, bit 0 the rightmost character.
+
+        >>> from qlab import Circuit, simulate
+        >>> simulate(Circuit(2).x(1).measure_all(), shots=5).counts_qiskit()
+        {'10': 5}
+        """
+        return {qiskit_key(key): count for key, count in self.counts.items()}
+
+    @property
+    def memory(self) -> list[str]:
+        """The outcome key of every shot, in order (empty without shots).
+
+        Built on first use: a random order of the sampled counts, reproducible with the seed.
+        """
+        if self.shots is None:
+            return []
+        if self._memory is None:
+            keys = np.array(list(self._counts), dtype=object)
+            order = np.repeat(np.arange(len(keys)), list(self._counts.values()))
+            self._memory = keys[np.random.default_rng(self._memory_seed).permutation(order)].tolist()
+        return self._memory
 
     def register_counts(self, name: str | None = None) -> dict[str, dict[str, int]] | dict[str, int]:
         """Counts per classical register (``{register: {bits: count}}``), or of one register."""
@@ -160,8 +260,10 @@ class Result:
         per = {n: dict(sorted(c.items())) for n, c in per.items()}
         return per if name is None else per[name]
 
-    def df(self) -> pd.DataFrame:
-        """One row per outcome: its exact probability and (with shots) its count."""
+    def df(self):
+        """One row per outcome (a pandas DataFrame): its exact probability and (with shots) its count."""
+        import pandas as pd
+
         data = {"outcome": list(self.probabilities), "probability": list(self.probabilities.values())}
         if self.shots is not None:
             counts = self.counts

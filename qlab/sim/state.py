@@ -163,10 +163,17 @@ class PauliState:
         return pauli_vector_to_density(self.data, len(labels))
 
     # ------------------------------------------------- grow and shrink
-    def add_qubit(self, label: Hashable) -> None:
-        """Append a fresh ``|0>`` qubit as the last axis."""
-        self.data = np.kron(self.data, _ZERO_1Q)
+    def add_qubit(self, label: Hashable, vector: np.ndarray = _ZERO_1Q) -> None:
+        """Append a qubit in a product state as the last axis (``|0>``, or a normalised Pauli ``vector``)."""
+        self.data = np.kron(self.data, vector / vector[0])
         self.axes.append(label)
+
+    def reduced(self, keep: Sequence[Hashable]) -> PauliState:
+        """A new state of the qubits ``keep`` only (the others traced out), in the current layout order."""
+        keep = set(keep)
+        index = tuple(slice(None) if q in keep else 0 for q in self.axes)
+        data = np.array(self.data.reshape((4,) * len(self.axes))[index], dtype=float).reshape(-1)
+        return PauliState(data, [q for q in self.axes if q in keep], self.workspace)
 
     def remove_qubit(self, label: Hashable) -> None:
         """Trace a qubit out."""

@@ -43,6 +43,15 @@ Reading details:
   when its body has the library gate's unitary (up to global phase), and is
   inlined otherwise. This is how the definitions :func:`dump_qasm` writes for
   gates missing from ``qelib1.inc``/``stdgates.inc`` read back.
+* Phases follow the published definitions where a control makes them
+  observable. ``ctrl @ u3(θ, φ, λ)`` and ``ctrl @ u2`` control the
+  ``stdgates.inc`` ``u3``, which carries ``gphase(-(φ+λ+θ)/2)`` on top of the
+  OpenQASM 3 ``U``: that is ``cu(θ, φ, λ, -(φ+λ)/2)`` in library terms
+  (``ctrl @ U(θ, φ, λ)`` is ``cu(θ, φ, λ, θ/2)``). OpenQASM 2's ``cu3`` in the
+  published ``qelib1.inc`` controls the OpenQASM 2 ``U`` = Rz(φ) Ry(θ) Rz(λ),
+  the same gate. Qiskit's copy of ``qelib1.inc`` adds ``u1((λ+φ)/2)`` on the
+  control, so a Qiskit ``cu3`` is ``cu(θ, φ, λ, 0)``: write that (``cu`` is
+  in both includes qlab writes) when the Qiskit meaning is wanted.
 * ``gphase`` is dropped: a global phase changes no density matrix.
 * ``if`` statements become a :class:`~qlab.circuit.Condition` on every
   instruction of their body (``else`` bodies and comparisons such as
@@ -76,56 +85,81 @@ from __future__ import annotations
 
 import re
 
-import pyqasm
-
 from ...exceptions import QasmError, QlabTypeError
 from ..circuit import Circuit
-from .diagnostics import pyqasm_errors
-from .library import external_gates, respell
-from .reader import Reader
-from .support import check_declared_qubits, reject_unsupported, survey
+from .limits import QasmLimits, check_program_size, check_text_size
 from .writer import Writer
 
-__all__ = ["load_qasm", "dump_qasm"]
+__all__ = ["load_qasm", "dump_qasm", "QasmLimits"]
 
 _HEADER = re.compile(r"\s*(?:(?://[^\n]*|/\*.*?\*/)\s*)*OPENQASM\b", re.S)
 
 
-DEFAULT_MAX_QUBITS = 4096
+DEFAULT_MAX_QUBITS = QasmLimits.max_qubits
 """The most qubits a program may declare unless ``load_qasm(max_qubits=...)`` says otherwise."""
 
 
-def load_qasm(text: str, *, max_qubits: int = DEFAULT_MAX_QUBITS) -> Circuit:
+def load_qasm(
+    text: str,
+    *,
+    max_qubits: int = QasmLimits.max_qubits,
+    max_clbits: int = QasmLimits.max_clbits,
+    max_statements: int = QasmLimits.max_statements,
+    max_text_size: int = QasmLimits.max_text_size,
+) -> Circuit:
     """Read OpenQASM 2 or 3 text into a :class:`~qlab.circuit.Circuit`.
+
+    The size limits are checked before anything is expanded, so a short text
+    that stands for a huge program (``qubit[500000000*2] q;``, a loop over a
+    million values) is refused at once, with the limit named.
 
     Args:
         text: a whole program, starting with ``OPENQASM 2.0;`` or ``OPENQASM 3.0;``.
-        max_qubits: refuse programs that declare more qubits, before expanding
-            anything (a huge register would otherwise exhaust memory).
+        max_qubits: the most qubits all registers may declare together (4096);
+            sizes written as expressions of literals and ``const`` values count.
+        max_clbits: the most classical bits all bit registers may declare together (65536).
+        max_statements: the most statements once loops are unrolled, gate
+            definitions inlined and register broadcasts expanded (100000).
+        max_text_size: the most characters the text may have (10000000).
 
     Returns:
         The circuit, with the program's registers and instructions.
 
     Raises:
-        QlabTypeError: if ``text`` is not a ``str``.
+        QlabTypeError: if ``text`` is not a ``str`` or a limit is not a non-negative int.
         QasmError: for empty text, syntax errors and semantic errors (undefined
             gate or register, wrong arity, index out of range), with ``line``.
         UnsupportedQasmError: for valid OpenQASM that qlab cannot represent
             (see the module documentation), with ``line``.
-        QubitLimitError: if the program declares more than ``max_qubits`` qubits.
+        QasmLimitError: for a program over ``max_clbits``, ``max_statements`` or
+            ``max_text_size``, with ``line``; over ``max_qubits`` it is a
+            ``QasmQubitLimitError`` (also a ``QubitLimitError``).
 
     >>> load_qasm('OPENQASM 2.0; include "qelib1.inc"; qreg q[1]; u1(pi/2) q[0];')
     Circuit(1).p(1.5707963267948966, 0)
+    >>> load_qasm("OPENQASM 3.0; const int n = 1000000000; qubit[n] q;")
+    Traceback (most recent call last):
+    ...
+    qlab.exceptions.QasmQubitLimitError: Cannot read OpenQASM at line 1: the program declares 1000000000 qubits, more than max_qubits=4096 allowed here; declare fewer qubits (or raise max_qubits).
     """
+    import pyqasm  # the parser loads on first use: importing qlab stays fast
+
+    from . import library
+    from .diagnostics import pyqasm_errors
+    from .reader import Reader
+    from .support import reject_unsupported, survey
+
     _check_text(text)
+    limits = QasmLimits(max_qubits, max_clbits, max_statements, max_text_size)
+    check_text_size(text, limits)
     with pyqasm_errors():
         module = pyqasm.loads(text)
     program = module.original_program
     reject_unsupported(program)
-    check_declared_qubits(program, max_qubits)
+    check_program_size(program, limits)
     source = survey(program)
-    respell(program)
-    externals = external_gates(program)
+    library.respell(program)
+    externals = library.external_gates(program)
     with pyqasm_errors():
         module.unroll(external_gates=externals)
     return Reader(source).read(module.unrolled_ast.statements)

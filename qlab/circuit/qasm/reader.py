@@ -13,7 +13,7 @@ from ..gates import controlled, gate_matrix, inverse_params
 from ..instruction import Condition
 from .diagnostics import node_line, node_text, unsupported
 from .support import Source
-from .tables import CONTROLLED, LIBRARY_CALLS, PHASE_CONTROLLED, library_call
+from .tables import CONTROLLED, LIBRARY_CALLS, PHASE_CONTROLLED, control_phase, library_call
 
 
 class Reader:
@@ -60,11 +60,14 @@ class Reader:
         condition = self._condition(path)
         if inverse and gate != "iswap":
             gate, params, inverse = *inverse_params(gate, params), False
-        mapped = None if inverse else _controlled(gate, params, controls)
+        if gate == "u2" and controls:
+            gate, params = "u3", (np.pi / 2, *params)
+        phase = control_phase(name, params) if controls else 0.0
+        mapped = None if inverse else _controlled(gate, params, controls, phase)
         if mapped is not None:
             self.circuit.append(mapped[0], qubits, mapped[1], condition=condition)
         else:
-            m = gate_matrix(gate, params)
+            m = gate_matrix(gate, params) * np.exp(1j * phase)
             m = controlled(m.conj().T if inverse else m, controls)
             self.circuit.append("unitary", qubits, matrix=m, label=_call_label(node), condition=condition)
 
@@ -190,16 +193,18 @@ def _call_label(node: ast.QuantumGate) -> str:
     return node_text(ast.QuantumGate(node.modifiers, node.name, node.arguments, [])).strip()
 
 
-def _controlled(gate: str, params: tuple[float, ...], controls: int) -> tuple[str, tuple[float, ...]] | None:
-    """The library gate equal to ``gate`` under ``controls`` controls, or None."""
+def _controlled(
+    gate: str, params: tuple[float, ...], controls: int, phase: float
+) -> tuple[str, tuple[float, ...]] | None:
+    """The library gate equal to ``gate`` times ``e^(i phase)`` under ``controls`` controls, or None."""
     if controls == 0:
         return gate, params
+    if controls == 1 and gate == "u3":
+        return "cu", (*params, phase)
+    if phase:
+        return None
     if (gate, controls) in CONTROLLED:
         return CONTROLLED[gate, controls], params
     if controls == 1 and gate in PHASE_CONTROLLED:
         return "cp", (PHASE_CONTROLLED[gate],)
-    if controls == 1 and gate == "u3":
-        return "cu", (*params, 0.0)
-    if controls == 1 and gate == "u2":
-        return "cu", (np.pi / 2, *params, 0.0)
     return None

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import openqasm3.ast as ast
 
-from ...exceptions import QubitLimitError
 from .diagnostics import node_line, node_text, unsupported
 
 
@@ -217,20 +216,3 @@ def survey(program: ast.Program) -> Source:
             if isinstance(node.condition.lhs, ast.Identifier):
                 source.whole_compared.add(node.condition.lhs.name)
     return source
-
-
-def check_declared_qubits(program: ast.Program, max_qubits: int) -> None:
-    """Refuse a program whose literal register sizes add up to more than ``max_qubits``.
-
-    Runs on the parsed program, before anything is expanded per qubit.
-    """
-    total = 0
-    for node in program.statements:
-        if isinstance(node, ast.QubitDeclaration):
-            size = node.size
-            total += 1 if size is None else (size.value if isinstance(size, ast.IntegerLiteral) else 0)
-    if total > max_qubits:
-        raise QubitLimitError(
-            f"The program declares {total} qubits, more than the {max_qubits} allowed here; "
-            "declare fewer qubits (or raise max_qubits)."
-        )

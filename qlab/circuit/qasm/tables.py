@@ -8,7 +8,7 @@ import numpy as np
 
 from ..gates import ALIASES, GATES
 
-QASM_ALIASES = {**ALIASES, "U": "u3", "CX": "cx", "cu1": "cp"}
+QASM_ALIASES = {**ALIASES, "U": "u3", "CX": "cx"}
 """OpenQASM spellings of library gates with the same parameters."""
 
 LIBRARY_CALLS = frozenset(GATES) | frozenset(QASM_ALIASES) | {"cu3"}
@@ -77,10 +77,39 @@ TIME_UNITS = {"us": "us", "µs": "us", "ns": "ns", "ms": "ms", "s": "s"}
 
 
 def library_call(name: str, params: Sequence[float]) -> tuple[str, tuple[float, ...]]:
-    """The library gate and parameters an OpenQASM gate name stands for."""
+    """The library gate and parameters an OpenQASM gate name stands for.
+
+    ``cu3(θ, φ, λ)`` of the published ``qelib1.inc`` controls the OpenQASM 2
+    ``U``, ``Rz(φ) Ry(θ) Rz(λ)``: it is ``cu(θ, φ, λ, -(φ+λ)/2)``.
+
+    >>> library_call("cu3", (0.1, 0.2, 0.4))
+    ('cu', (0.1, 0.2, 0.4, -0.30000000000000004))
+    """
     if name == "cu3":
-        return "cu", (*params, 0.0)
+        return "cu", (*params, control_phase("u3", params))
     return QASM_ALIASES.get(name, name), tuple(params)
+
+
+def control_phase(spelling: str, params: Sequence[float]) -> float:
+    """The phase ``stdgates.inc`` puts on a gate that the library's matrix lacks.
+
+    It is global for the gate alone and becomes a relative phase under
+    ``ctrl @``. ``params`` are the library ``u3`` parameters of the call (after
+    any ``inv @``); other gates of the library carry no extra phase.
+
+    * ``U(θ, φ, λ)``, the OpenQASM 3 built-in, is ``e^(iθ/2) u3(θ, φ, λ)``.
+    * ``u3(θ, φ, λ) q { gphase(-(φ+λ+θ)/2); U(θ, φ, λ) q; }`` is
+      ``e^(-i(φ+λ)/2) u3(θ, φ, λ)``, and ``u2(φ, λ)`` is ``u3(π/2, φ, λ)``
+      of that gate (``u`` is read as ``u3``).
+
+    >>> control_phase("u3", (0.1, 0.2, 0.4))
+    -0.30000000000000004
+    """
+    if spelling == "U":
+        return params[0] / 2
+    if spelling in ("u3", "u2", "u"):
+        return -(params[1] + params[2]) / 2
+    return 0.0
 
 
 def source_arity(name: str) -> tuple[int, int]:
