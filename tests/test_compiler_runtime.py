@@ -29,7 +29,7 @@ LOGGER = "qlab_test_compiler_pass"
 
 @pytest.fixture(scope="module")
 def compiler():
-    with Compiler(num_workers=2, store=":memory:", dashboard=False) as opened:
+    with Compiler(num_workers=2, store=":memory:", dashboard=True) as opened:
         yield opened
 
 
@@ -80,6 +80,16 @@ def test_a_compilation_runs_on_the_cluster_and_is_a_job(compiler):
     assert (record.family, record.device, record.status) == ("compiler", "line-3", JobStatus.DONE)
     assert record.results["passes"] == ["Probe"] and record.results["cx_before"] == 2
     assert list(record.timestamps) == ["created", "submitted", "running", "done"]
+
+
+def test_the_dashboard_link_answers(compiler):
+    import urllib.request
+
+    compiler.client  # started
+    link = compiler.dashboard_link
+    assert link.startswith("http://127.0.0.1:") and not link.startswith("http://127.0.0.1:8787/")
+    with urllib.request.urlopen(link, timeout=60) as response:
+        assert response.status == 200 and b"Dask" in response.read()
 
 
 def test_submit_wait_and_map_inside_a_pass(compiler):

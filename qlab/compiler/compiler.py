@@ -248,17 +248,19 @@ class Compiler:
                 dashboard = True
             except ImportError:
                 dashboard = False
+        self._dashboard = dashboard
         self._cluster = LocalCluster(
             n_workers=self.num_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-            scheduler_port=0, dashboard_address=":0" if dashboard else None, worker_dashboard_address=None,
-            host="127.0.0.1", silence_logs=logging.CRITICAL,
+            scheduler_port=0, dashboard_address=":0", worker_dashboard_address=None, host="127.0.0.1",
+            scheduler_kwargs={"dashboard": dashboard},  # the HTTP server always gets an ephemeral port
+            silence_logs=logging.CRITICAL,
         )
         return Client(self._cluster, set_as_default=False)
 
     @property
     def dashboard_link(self) -> str | None:
         """The Dask dashboard's address, or ``None`` (not started, or no dashboard)."""
-        if self._client is None:
+        if self._client is None or self._dashboard is False:
             return None
         try:
             return self._client.dashboard_link if self._client.scheduler_info().get("services", {}).get("dashboard") else None
