@@ -173,6 +173,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer MQT Bench circuits, one repeat")
+    parser.add_argument("--circuits", nargs="*", help="only these circuits (names as printed, e.g. qft5 'mqt ghz8')")
+    parser.add_argument("--targets", nargs="*", choices=["all", "3x3"], default=["all", "3x3"])
+    parser.add_argument("--no-overhead", action="store_true", help="skip the runtime overhead measurement")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
 
@@ -180,6 +183,8 @@ def main() -> None:
     from qiskit import qasm2  # noqa: F401  (fail early when the extra is missing)
 
     cases = circuits(args.quick)
+    if args.circuits:
+        cases = {k: v for k, v in cases.items() if k in args.circuits}
     rows = []
     with Compiler(num_workers=args.workers, store=":memory:", dashboard=False) as qc, BQCompiler(num_workers=args.workers) as bq:
         warm = qft(4)
@@ -194,6 +199,8 @@ def main() -> None:
             text = circuit.to_qasm(2)
             cx_in = circuit.count_ops().get("cx", 0)
             for lattice in (False, True):
+                if ("3x3" if lattice else "all") not in args.targets:
+                    continue
                 if lattice and circuit.num_qubits > GRID[0] * GRID[1]:
                     continue
                 q2 = qlab_case(qc, circuit, lattice, 2, repeats)
@@ -206,6 +213,8 @@ def main() -> None:
                 print(f"{name:<18} {'3x3' if lattice else 'all':<8} {cx_in:>5} | {cell(q2)} {cell(q3)} | {cell(b1)} {cell(b2)} | "
                       f"{cell(k3)} | {q2[0] / b2[0]:8.3f}, {q2[1] / max(b2[1], 1):5.2f} | {q2[1] / max(k3[1], 1):5.2f}", flush=True)
 
+        if not rows:
+            return
         ratio_time = statistics.geometric_mean([r[2][0] / r[5][0] for r in rows])
         ratio_cx_bq = sum(r[2][1] for r in rows) / sum(r[5][1] for r in rows)
         ratio_cx_qk = sum(r[2][1] for r in rows) / sum(r[6][1] for r in rows)
@@ -214,6 +223,8 @@ def main() -> None:
         print(f"total CNOTs qlab L2 / bqskit L2: {ratio_cx_bq:.3f}; qlab L2 / qiskit L3: {ratio_cx_qk:.3f}; "
               f"qlab L3 / qiskit L3: {ratio_cx_qk3:.3f}")
 
+        if args.no_overhead:
+            return
         data = qc.compile(Circuit(1), [QlabOverhead()], progress=False).data
         bq_map, bq_trip = bqskit_overhead(bq)
         print("\nruntime overhead (inside a pass)        qlab        bqskit    qlab/bqskit")

@@ -203,10 +203,22 @@ def test_cancel_stops_queued_subtasks(compiler, tmp_path):
     with pytest.raises(CompilationCanceledError, match="was cancelled"):
         compiler.result(task_id)
     assert compiler.cancel(task_id) is True
-    time.sleep(1.5)
-    assert len(list(tmp_path.glob("started-*"))) < 10  # 40 x 0.5 s on 2 threads would take 10 s
+    held = lambda: compiler.client.run_on_scheduler(_keys_of, task_id)  # noqa: E731
+    _wait_until(lambda: not held(), "the cancelled subtasks to leave the scheduler")
+    assert len(list(tmp_path.glob("started-*"))) < 40   # the queued ones never ran
     assert compiler.store.get(task_id).status is JobStatus.CANCELED
     assert _probe(compiler, lambda rt, data: rt.wait(rt.submit(square, 4))) == 16
+
+
+def _keys_of(task_id: str, dask_scheduler=None) -> list[str]:
+    return [k for k in dask_scheduler.tasks if task_id in str(k)]
+
+
+def _wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
 
 
 def test_unknown_ids_get_a_clear_error(compiler):

@@ -44,7 +44,7 @@ from ..exceptions import (
 from ..jobs import JobRecord, JobStatus, JobStore, default_store
 from .execution import run_compilation
 from .passes import WORK_GATES, VerifyEquivalence, cx_count, optimization_passes
-from .runtime import EVENT_TOPIC, client_log_level, forward_record
+from .runtime import EVENT_TOPIC, cancel_event_name, client_log_level, forward_record
 from .target import Target, as_target
 
 __all__ = ["Compiler", "CompilationTask", "CompilationResult"]
@@ -389,6 +389,9 @@ class Compiler:
                 return tracked.canceled
             tracked.canceled = True
         client = self.client
+        from distributed import Event
+
+        Event(cancel_event_name(task_id), client=client).set()   # no new subtasks from here on
         client.cancel([tracked.future], force=True)
         _cancel_subtasks(client, task_id)
         self._settle(tracked)

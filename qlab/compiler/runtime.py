@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..exceptions import CompilerError, QlabTimeoutError, QlabTypeError
+from ..exceptions import CompilationCanceledError, CompilerError, QlabTimeoutError, QlabTypeError
 
 __all__ = ["get_runtime", "RuntimeHandle", "SubtaskFuture", "EVENT_TOPIC"]
 
@@ -49,6 +49,11 @@ class TaskContext:
     task_id: str
     log_level: int
     subtask: str | None = None
+
+
+def cancel_event_name(task_id: str) -> str:
+    """The Dask ``Event`` the client sets when it cancels a compilation."""
+    return f"qlab-cancel-{task_id}"
 
 
 def current_context() -> TaskContext | None:
@@ -152,6 +157,12 @@ class RuntimeHandle:
     def __repr__(self) -> str:
         return f"<RuntimeHandle of compilation {self.context.task_id!r}>"
 
+    def _check_not_cancelled(self) -> None:
+        from distributed import Event
+
+        if Event(cancel_event_name(self.context.task_id), client=self._client).is_set():
+            raise CompilationCanceledError(f"Compilation {self.context.task_id!r} was cancelled: no new subtasks.")
+
     def _key(self, fn: Callable) -> str:
         name = getattr(fn, "__name__", type(fn).__name__)
         return f"qlab-sub-{name}-{self.context.task_id}-{uuid.uuid4().hex}"
@@ -164,6 +175,7 @@ class RuntimeHandle:
         """Run ``fn(*args, **kwargs)`` as a subtask; returns its future at once."""
         if not callable(fn):
             raise QlabTypeError(f"RuntimeHandle.submit needs a callable, got {type(fn).__name__} {fn!r}.")
+        self._check_not_cancelled()
         future = self._client.submit(
             _run_calls, self._child(fn, task_name), fn, [args], kwargs, key=self._key(fn), pure=False
         )
@@ -197,10 +209,11 @@ class RuntimeHandle:
             raise CompilerError(f"RuntimeHandle.map: chunksize must be a positive int, got {chunksize!r}.")
         chunks = [calls[i : i + chunksize] for i in range(0, len(calls), chunksize)]
         context = self._child(fn, task_name)
-        futures = [
-            self._client.submit(_run_calls, context, fn, chunk, kwargs, key=self._key(fn), pure=False)
-            for chunk in chunks
-        ]
+        self._check_not_cancelled()
+        futures = self._client.map(
+            _run_calls, [context] * len(chunks), [fn] * len(chunks), chunks, [kwargs] * len(chunks),
+            key=[self._key(fn) for _ in chunks], pure=False,
+        )
         return SubtaskFuture(futures, [len(c) for c in chunks], single=False)
 
     def wait(self, future: SubtaskFuture, timeout: float | None = None) -> Any:
