@@ -40,6 +40,8 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install -e ".[bench]"
 	$(BIN)/python benchmarks/dm_layers.py
 	$(BIN)/python benchmarks/qdmi_jobs.py
+	$(BIN)/python benchmarks/sampling.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -10,6 +10,8 @@ median is reported.
 
 Cases, timed inside the child with ``time.perf_counter``:
 
+* ``import numpy``, the floor every case pays (machines and their load vary,
+  so read the others against it);
 * ``import qlab.sim``;
 * first small noisy simulation: a Bell circuit with depolarizing gate errors,
   T1/T2 idle noise, gate durations and readout errors, 1000 shots and the
@@ -30,6 +32,7 @@ import sys
 import tempfile
 
 CASES = {
+    "import numpy (baseline)": "import numpy",
     "import qlab.sim": "import qlab.sim",
     "first small noisy simulation": """
 import qlab

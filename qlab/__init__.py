@@ -24,8 +24,9 @@ _LAZY = {
     "NoiseModel": "qlab.sim",
     "Result": "qlab.sim",
     "simulate": "qlab.sim",
+    "device": "qlab.qdmi.session",
 }
-_SUBPACKAGES = ("circuit", "sim", "jobs", "devices", "qdmi")
+_SUBPACKAGES = ("circuit", "sim", "jobs", "devices", "qdmi", "emulator")
 
 __all__ = ["QlabError", "__version__", *_LAZY, *_SUBPACKAGES]
 

@@ -37,9 +37,14 @@ __all__ = [
     "DeviceProgramError",
     "UnsupportedProgramError",
     "JobNotFoundError",
+    "AmbiguousJobIdError",
     "JobStateError",
     "JobQueueError",
     "JobStoreError",
+    "PluginError",
+    "ProgramError",
+    "ProgramPanic",
+    "EmulatorTimeout",
     "CompilerError",
     "CompilationCanceledError",
     "VerificationError",
@@ -135,6 +140,10 @@ class JobNotFoundError(QlabError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class AmbiguousJobIdError(QlabError, LookupError):
+    """A short job id is the start of several stored ids (the message lists them)."""
+
+
 class JobStateError(QlabError, ValueError):
     """A job cannot do what was asked in its present status.
 
@@ -149,6 +158,47 @@ class JobQueueError(QlabError, RuntimeError):
 
 class JobStoreError(QlabError):
     """A job store file cannot be opened or was written by an incompatible qlab."""
+
+
+# ----------------------------------------------------------------- emulator
+class PluginError(QlabError, ValueError):
+    """An emulator plugin is configured wrongly or incompatible (a parameter, its API version, an unknown name)."""
+
+
+class ProgramError(QlabError, RuntimeError):
+    """A hybrid program misused the emulator: a freed qubit, a second measurement, no qubit left, ...
+
+    Attributes:
+        shot: the shot in which it happened (``None`` outside a run).
+    """
+
+    def __init__(self, message: str, shot: int | None = None):
+        super().__init__(message)
+        self.shot = shot
+
+
+class ProgramPanic(QlabError, RuntimeError):
+    """A program called ``panic`` (or exited with a code >= 1000): every remaining shot was stopped.
+
+    Attributes:
+        result: the shots that ran, the panicking one last (an ``EmulatorResult``).
+    """
+
+    def __init__(self, message: str, result=None):
+        super().__init__(message)
+        self.result = result
+
+
+class EmulatorTimeout(QlabTimeoutError):
+    """An emulator run ran out of time.
+
+    Attributes:
+        result: the shots completed before the timeout (an ``EmulatorResult``).
+    """
+
+    def __init__(self, message: str, result=None):
+        super().__init__(message)
+        self.result = result
 
 
 # ----------------------------------------------------------------- compiler

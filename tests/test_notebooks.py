@@ -198,6 +198,27 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+# ---------------------------------------------------------------- the emulator notebook
+EMULATOR = ROOT / "notebooks" / "04_emulator_runtime.ipynb"
+
+
+def test_emulator_notebook_teleports_the_state(executed):
+    text = stdout(code_cell(executed(EMULATOR), "fidelity of the received qubit"))
+    assert float(text.split(":")[-1]) == pytest.approx(1, abs=1e-9)
+
+
+def test_emulator_notebook_compares_runtime_metrics(executed):
+    html = code_cell(executed(EMULATOR), 'table.loc["runtime"]').outputs[-1]["data"]["text/html"]
+    for needle in ("rz_individual_count", "rxy_batch_count", "SoftRZRuntime", "SimpleRuntime"):
+        assert needle in html
+
+
+def test_emulator_notebook_plots_rus_and_the_device_decay(executed):
+    nb = executed(EMULATOR)
+    assert "image/png" in mime_types(code_cell(nb, "def repeat_until_success"))
+    assert "image/png" in mime_types(code_cell(nb, "T1 decay on training5"))
+
+
 # ------------------------------------------------------------ the compiler runtime
 COMPILER_NOTEBOOK = ROOT / "notebooks" / "05_compiler_runtime.ipynb"
 

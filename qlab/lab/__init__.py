@@ -12,6 +12,7 @@ import importlib
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "EmulatorView": "qlab.lab.emulator",
 }
 
 __all__ = sorted(_LAZY)
