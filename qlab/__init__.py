@@ -24,6 +24,7 @@ _LAZY = {
     "NoiseModel": "qlab.sim",
     "Result": "qlab.sim",
     "simulate": "qlab.sim",
+    "device": "qlab.qdmi.session",
 }
 _SUBPACKAGES = ("circuit", "sim", "jobs", "devices", "qdmi")
 

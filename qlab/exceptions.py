@@ -37,6 +37,7 @@ __all__ = [
     "DeviceProgramError",
     "UnsupportedProgramError",
     "JobNotFoundError",
+    "AmbiguousJobIdError",
     "JobStateError",
     "JobQueueError",
     "JobStoreError",
@@ -130,6 +131,10 @@ class JobNotFoundError(QlabError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousJobIdError(QlabError, LookupError):
+    """A short job id is the start of several stored ids (the message lists them)."""
 
 
 class JobStateError(QlabError, ValueError):

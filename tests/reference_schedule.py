@@ -11,7 +11,7 @@ is measured (or, for the state before measurement, retired).
 
 >>> from qlab import Circuit
 >>> spec = reference.NoiseSpec(idle={None: reference.IdleT1T2(1e-5, 2e-5)}, durations={("x", None): 1e-5})
->>> circuit = Circuit(2, 2).x(0).x(1).x(1).measure([0, 1], [0, 1])
+>>> circuit = Circuit(2, 2).x(0).x(1).x(1).measure([0, 1], [0, 1])  # no barrier before the measurements
 >>> round(simulate(circuit, spec).probabilities["10"], 6)     # qubit 0 decays while qubit 1 runs its second x
 0.367879
 >>> round(simulate(circuit, spec, aligned=False).probabilities["10"], 6)

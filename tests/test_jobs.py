@@ -231,7 +231,8 @@ def test_df_has_one_row_per_job_with_times_and_no_results(store):
     store.set_status(second.id, "failed", error="bad qubit")
     table = store.df()
     assert list(table.columns) == [
-        "id", "family", "device", "status", "created", "submitted", "queued", "running", "finished", "error",
+        "id", "family", "device", "status", "shots", "program", "tag", "created", "submitted", "queued", "running",
+        "finished", "error",
     ]  # fmt: skip
     assert list(table["id"]) == [first.id, second.id, third.id]
     assert list(table["status"]) == ["done", "failed", "created"]
@@ -377,7 +378,7 @@ def test_files_that_are_not_job_stores_are_refused(tmp_path):
     newer = tmp_path / "newer.sqlite"
     with sqlite3.connect(newer) as conn:
         conn.execute("PRAGMA user_version = 99")
-    with pytest.raises(JobStoreError, match=r"schema version 99, this qlab reads version 1"):
+    with pytest.raises(JobStoreError, match=r"schema version 99, this qlab reads version 2"):
         JobStore(newer)
 
 

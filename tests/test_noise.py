@@ -220,7 +220,9 @@ def test_errors_of_different_sizes_on_a_user_unitary_need_its_qubits():
 
 def test_gate_aliases_name_the_same_gate():
     nm = NoiseModel().with_gate_error("cnot", qs.depolarizing(0.1, 2))
-    assert nm.gate_error("cx", (0, 1)) is not None or simulate(Circuit(2).cx(0, 1), nm).state.purity() < 1
+    assert nm.gate_error("cx", (0, 1)) == qs.depolarizing(0.1, 2)
+    p = 0.1  # rho -> (1 - p) rho + p I/4 on |00><00|: purity (1 - 3p/4)^2 + 3 (p/4)^2
+    assert simulate(Circuit(2).cx(0, 1), nm).state.purity() == pytest.approx((1 - 3 * p / 4) ** 2 + 3 * (p / 4) ** 2)
 
 
 def test_cu1_is_a_noise_model_key_for_the_controlled_phase_as_in_qasm():

@@ -7,6 +7,7 @@ import re
 import pandas as pd
 import pytest
 
+import qlab
 from qlab.devices import description_to_dict, load_device
 from qlab.exceptions import QlabError, QlabTimeoutError
 from qlab.jobs import JobStore
@@ -124,14 +125,16 @@ def test_session_devices_and_lookup(session):
 
 
 def test_session_parameters_are_checked():
-    with pytest.raises(InvalidArgument, match=re.escape("Unknown session parameter 'colour'; custom parameters are custom1, custom2")):
+    with pytest.raises(InvalidArgument, match=re.escape("Unknown session parameter 'colour'; the parameters are token, base_url, username, password, auth_file, auth_url, project_id and custom1, custom2")):
         Session(store=":memory:", mqt=False, colour="red")
     with pytest.raises(InvalidArgument, match=re.escape("Session parameter token must be a str, got int.")):
         Session(token=42, store=":memory:", mqt=False)
     with pytest.raises(InvalidArgument, match=re.escape("workers for device 'ideal' must be an int >= 1, got 0.")):
         Session(store=":memory:", mqt=False, workers=0)
-    with Session("secret", "https://qpu.example", store=":memory:", mqt=False, workers={"sc20": 3}, custom1="x") as s:
-        assert s.token == "secret" and s.base_url == "https://qpu.example" and s.custom == {"custom1": "x"}
+    with pytest.raises(InvalidArgument, match=re.escape("Session parameter custom1 is used only by MQT Core's QDMI driver, and this session has none of its devices (mqt=False)")):
+        Session(store=":memory:", mqt=False, custom1="x")
+    with Session("secret", "https://qpu.example", store=":memory:", mqt=False, workers={"sc20": 3}) as s:
+        assert s.token == "secret" and s.base_url == "https://qpu.example" and s.custom == {}
         assert s.device("sc20").workers == 3 and s.device("ideal").workers == 1
 
 
@@ -181,14 +184,28 @@ def test_a_given_store_is_used_and_left_open():
 
 
 # ---------------------------------------------------------------- devices
-def test_every_device_property_answers_or_is_not_supported(session):
+def test_every_device_property_answers_with_its_descriptions_value_or_is_not_supported(session):
+    unsupported = {DeviceProperty.MINATOMDISTANCE, DeviceProperty.PULSESUPPORT} | {p for p in DeviceProperty if p.name.startswith("CUSTOM")}
     for dev in session.devices:
+        d = load_device(dev.id)
+        expected = {
+            DeviceProperty.NAME: d.name, DeviceProperty.VERSION: d.version, DeviceProperty.STATUS: DeviceStatus.IDLE,
+            DeviceProperty.QUBITSNUM: d.qubits_num, DeviceProperty.ID: d.id, DeviceProperty.QUEUELENGTH: 0,
+            DeviceProperty.NEEDSCALIBRATION: 0, DeviceProperty.LIBRARYVERSION: qlab.__version__,
+            DeviceProperty.DURATIONUNIT: d.duration_unit, DeviceProperty.DURATIONSCALEFACTOR: d.duration_scale_factor,
+            DeviceProperty.LENGTHUNIT: d.length_unit, DeviceProperty.LENGTHSCALEFACTOR: d.length_scale_factor,
+            DeviceProperty.SUPPORTEDPROGRAMFORMATS: tuple(ProgramFormat(f) for f in d.program_formats),
+            DeviceProperty.CHILDDEVICES: (),
+        }
         for prop in DeviceProperty:
-            try:
-                dev.query(prop)
-            except NotSupported as err:
-                assert prop in (DeviceProperty.MINATOMDISTANCE,) or prop.name.startswith("CUSTOM"), (dev.id, prop)
-                assert dev.id in str(err)
+            if prop in unsupported:
+                with pytest.raises(NotSupported, match=re.escape(f"Device {dev.id!r} does not report {prop!r}.")):
+                    dev.query(prop)
+            elif prop in expected:
+                assert dev.query(prop) == expected[prop], (dev.id, prop)
+        assert [s.index for s in dev.query(DeviceProperty.SITES)] == list(range(d.qubits_num))
+        assert [op.name for op in dev.query(DeviceProperty.OPERATIONS)] == [op.name for op in d.operations]
+        assert [(a.index, b.index) for a, b in dev.query(DeviceProperty.COUPLINGMAP)] == [tuple(p) for p in d.coupling_map]
 
 
 def test_device_properties(session):

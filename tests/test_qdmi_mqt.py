@@ -1,12 +1,17 @@
 """MQT Core's QDMI devices through qlab: properties, DDSIM jobs in qlab's store, calibration import."""
 
 import re
+import subprocess
+import sys
 
 import numpy as np
+
+import qlab
 import pytest
 from mqt.core import qdmi as mqt_qdmi
 
 from qlab.qdmi import (
+    BadState,
     DeviceProperty,
     DeviceStatus,
     InvalidArgument,
@@ -90,13 +95,24 @@ def test_garnet_calibration_shows_in_qlab(session):
     table = dev.sites.df()
     assert len(table) == 20 and table["t1_us"].between(5, 200).all()
     assert dev.operations.df().set_index("name").loc["cz", "fidelity_min"] > 0.9
-    assert dev.supported_program_formats == ()
+    assert dev.supported_program_formats == (ProgramFormat.QASM2, ProgramFormat.QASM3)
+    assert dev.engine == "qlab's density-matrix engine, with the calibration MQT Core reports"
+    assert dev.df().set_index("property").loc["runs on", "value"] == dev.engine
 
 
-def test_sc_devices_take_no_programs(session):
-    job = session.device("mqt.sc.ibm.heron").create_job()
-    with pytest.raises(NotSupported, match=re.escape("Device 'mqt.sc.ibm.heron' does not take QASM2 programs; it takes no programs.")):
-        job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2)
+def test_sc_devices_run_on_qlabs_engine_with_their_calibration(session):
+    garnet = session.device("mqt.sc.iqm.garnet")
+    job = garnet.run(BELL2, shots=4000, seed=5)
+    assert job.check() in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE)
+    result = job.result(timeout=60)
+    assert set(result.counts) == {"00", "01", "10", "11"} and sum(result.counts.values()) == 4000
+    assert result.probabilities["00"] + result.probabilities["11"] > 0.9
+    # the same circuit on the same calibration, simulated directly, gives the same exact distribution
+    direct = qlab.simulate(qlab.load_qasm(BELL2), device=garnet)
+    assert direct.probabilities == pytest.approx(result.probabilities)
+    assert session.store.get(job.id).device == "mqt.sc.iqm.garnet"
+    assert garnet.query(DeviceProperty.NEEDSCALIBRATION) == 0
+    assert garnet.run(BELL2, shots=10, seed=5).result(60).counts == garnet.run(BELL2, shots=10, seed=5).result(60).counts
 
 
 def test_bell_on_ddsim_through_qlabs_jobs_and_store(session):
@@ -127,11 +143,12 @@ def test_ddsim_programs_are_checked_by_qlab_and_failures_are_recorded(session):
     job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2)
     with pytest.raises(InvalidArgument, match=re.escape("Invalid QASM2 program: Cannot read OpenQASM at line 1 ('foo q[0];')")):
         job.set_parameter(JobParameter.PROGRAM, 'OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; foo q[0];')
-    failed = run(dev, "this is not QIR", fmt=ProgramFormat.QIRBASESTRING)
-    assert failed.check() is JobStatus.FAILED
-    assert session.store.get(failed.id).error == "Fatal: MQT Core device 'mqt.ddsim.default' finished the job FAILED."
-    with pytest.raises(InvalidArgument, match=re.escape("it failed (Fatal: MQT Core device 'mqt.ddsim.default' finished the job FAILED.)")):
-        failed.get_results(JobResult.SHOTS)
+    job = dev.create_job()
+    job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QIRBASESTRING)
+    with pytest.raises(InvalidArgument, match=re.escape("Invalid QIR program: LLVM IR parsing error <string>:1:1: error: expected top-level entity")):
+        job.set_parameter(JobParameter.PROGRAM, "this is not QIR")
+    with pytest.raises(BadState, match="set JobParameter.PROGRAMFORMAT and JobParameter.PROGRAM first"):
+        job.submit()
 
 
 def test_garnet_calibration_simulated_by_qlab(session):
@@ -151,3 +168,32 @@ def test_ddsim_jobs_take_no_seed(session):
     job = session.device("mqt.ddsim.default").create_job()
     with pytest.raises(NotSupported, match=r"is not a parameter of device 'mqt.ddsim.default'; its jobs take PROGRAMFORMAT, PROGRAM, SHOTSNUM\."):
         job.set_parameter(JobParameter.SEED, 7)
+
+
+def test_ddsim_runs_programs_with_mid_circuit_measurements(session):
+    program = (
+        'OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; '
+        "h q[0]; measure q[0] -> c[0]; cx q[0], q[1]; measure q[1] -> c[1];"
+    )
+    job = run(session.device("mqt.ddsim.default"), program, shots=400)
+    assert job.check() is JobStatus.DONE
+    counts = job.counts()
+    assert set(counts) == {"00", "11"} and sum(counts.values()) == 400
+    with pytest.raises(NotSupported, match=re.escape("This job has no PROBABILITIES_DENSE: the device reports no state for it (a program with mid-circuit measurements gives shots and histograms only).")):
+        job.get_results(JobResult.PROBABILITIES_DENSE)
+    result = job.result()
+    assert result.counts == counts and result.probabilities == {k: v / 400 for k, v in sorted(counts.items())}
+
+
+def test_no_leak_warnings_at_exit_with_mqt_devices_still_referenced():
+    code = (
+        "from qlab.qdmi import Session\n"
+        "session = Session(store=':memory:', mqt=True)\n"
+        "garnet = session.device('mqt.sc.iqm.garnet'); garnet.sites; garnet.operations\n"
+        "job = session.device('mqt.ddsim.default').run('OPENQASM 3.0; qubit q; bit c; x q; c = measure q;', shots=3)\n"
+        "print(job.result().counts)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "{'1': 3}"
+    assert "leak" not in done.stderr, done.stderr

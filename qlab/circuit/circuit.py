@@ -649,17 +649,19 @@ def _gate_method(gate: GateDef, name: str):
     signature = _gate_signature(gate)
     call = f"{name}({', '.join(gate.param_names + gate.qubit_names)})"
 
+    arity = gate.num_params + gate.num_qubits
+
     def method(self: Circuit, *args, **kwargs) -> Circuit:
-        try:
-            bound = signature.bind(self, *args, **kwargs)
-        except TypeError as err:
-            given = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
-            raise QlabTypeError(
-                f"Cannot add {name!r}: call it as {call} ({gate.num_params} parameter(s), then "
-                f"{gate.num_qubits} qubit(s)); got ({given}): {err}."
-            ) from None
-        values = list(bound.arguments.values())[1:]
-        params, qubit_args = values[: gate.num_params], values[gate.num_params:]
+        if kwargs or len(args) != arity:
+            try:
+                args = tuple(signature.bind(self, *args, **kwargs).arguments.values())[1:]
+            except TypeError as err:
+                given = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+                raise QlabTypeError(
+                    f"Cannot add {name!r}: call it as {call} ({gate.num_params} parameter(s), then "
+                    f"{gate.num_qubits} qubit(s)); got ({given}): {err}."
+                ) from None
+        params, qubit_args = args[: gate.num_params], args[gate.num_params:]
         before = len(self._instructions)
         try:
             for qubits in _qubit_columns(gate, qubit_args):

@@ -355,6 +355,12 @@ class DeviceDescription:
         )
         return f"<table><caption>DeviceDescription</caption>{cells}</table>"
 
+    def fit_circuit(self, circuit):
+        """The circuit as this device runs it (see :func:`qlab.devices.fit_circuit`)."""
+        from .placement import fit_circuit
+
+        return fit_circuit(circuit, self)
+
     def noise_model(self) -> NoiseModel:
         """The device's noise model: empty when noise-free, else ``NoiseModel.from_device(self)``.
 

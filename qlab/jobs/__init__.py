@@ -12,12 +12,13 @@
 0   qdmi  ideal   done
 """
 
-from ..exceptions import JobNotFoundError, JobQueueError, JobStateError, JobStoreError
+from ..exceptions import AmbiguousJobIdError, JobNotFoundError, JobQueueError, JobStateError, JobStoreError
 from .queue import JobQueue
 from .record import JobRecord, JobStatus
 from .store import JobStore, default_store, df
 
 __all__ = [
+    "AmbiguousJobIdError",
     "JobNotFoundError",
     "JobQueue",
     "JobQueueError",

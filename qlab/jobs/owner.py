@@ -1,16 +1,19 @@
 """Which process owns an active job, and whether that process still runs.
 
-A store writes the owner (host, pid and a start identity) into every job it
-moves into ``submitted``, ``queued`` or ``running``. When a store opens a
-file it fails only the active jobs whose owner is gone, so jobs of other live
-processes sharing the file are left alone.
+A store writes the owner (host, pid, a start identity and the process-id
+namespace) into every job it moves into ``submitted``, ``queued`` or
+``running``, and the owner keeps a lease on the store (see
+:class:`qlab.jobs.JobStore`). A job is failed only when its owner is gone:
+its pid no longer runs (checked only from the same host, boot and pid
+namespace, where a pid means the same process) or its lease expired.
 
 The start identity guards against a reused pid: on Linux it is the boot id
 and the process start time from ``/proc``; elsewhere it is psutil's
 ``create_time`` when psutil is installed, else ``None`` (pid only). A
 process that is a zombie counts as gone. Jobs owned by another host are
-never touched, since its processes cannot be checked from here (SQLite's WAL
-mode needs every process on one host anyway).
+never judged by pid, since its processes cannot be checked from here; nor
+are owners in another pid namespace (another container with the same host
+name), whose pids mean other processes here. Their leases decide.
 
 >>> me = current()
 >>> me.pid == os.getpid(), is_alive(me)
@@ -39,6 +42,13 @@ class Owner:
     """The process id on that host."""
     start: str | None
     """What tells this process from a later one with the same pid, if known."""
+    namespace: str | None = None
+    """The boot and pid namespace the pid is valid in (Linux), if known."""
+
+    @property
+    def key(self) -> str:
+        """The owner's lease key in a store."""
+        return f"{self.host}|{self.pid}|{self.start}|{self.namespace}"
 
 
 def _boot_id() -> str:
@@ -49,6 +59,15 @@ def _boot_id() -> str:
 
 
 _BOOT_ID = _boot_id()
+
+
+def _namespace() -> str | None:
+    try:
+        return f"{_BOOT_ID}/{os.readlink('/proc/self/ns/pid')}"
+    except OSError:
+        return None
+
+
 
 
 def _proc_stat(pid: int) -> tuple[str, str] | None:
@@ -83,7 +102,7 @@ def current() -> Owner:
     global _current
     pid = os.getpid()
     if _current is None or _current.pid != pid:
-        _current = Owner(HOST, pid, _start_of(pid))
+        _current = Owner(HOST, pid, _start_of(pid), _namespace())
     return _current
 
 
@@ -104,8 +123,8 @@ def _pid_exists(pid: int) -> bool:
 
 
 def is_alive(owner: Owner) -> bool:
-    """Whether ``owner`` may still be running (True whenever it cannot be ruled out)."""
-    if owner.host != HOST:
+    """Whether ``owner`` may still be running (True whenever it cannot be ruled out by its pid)."""
+    if owner.host != HOST or owner.namespace not in (None, current().namespace):
         return True
     if owner.pid <= 0 or not _pid_exists(owner.pid):
         return False

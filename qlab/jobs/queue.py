@@ -11,13 +11,14 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from qlab.exceptions import QlabTimeoutError, QlabTypeError
 
 from . import dask_executor
-from ..exceptions import JobQueueError
+from ..exceptions import JobQueueError, JobStoreError
 from .record import JobRecord, JobStatus
 from .store import JobStore
 
@@ -26,6 +27,8 @@ __all__ = ["JobQueue"]
 _log = logging.getLogger(__name__)
 
 SHUT_DOWN = "queue shut down"
+RETRY = 1.0
+"""Seconds between attempts to write a finished job the store could not take."""
 
 
 class JobQueue:
@@ -54,6 +57,12 @@ class JobQueue:
     ``running``, then ``done`` with its results (or ``failed``/``canceled``).
     A job canceled while running on a thread runs to its end, and its result
     is discarded; on Dask its task is canceled too.
+
+    When the store cannot take a finished job (a full disk), the job still
+    finishes: the queue keeps its final record, results included, in memory
+    (:meth:`unsaved`, with a note in ``error`` that says so), :meth:`wait`
+    returns it, and a background thread writes it every :data:`RETRY`
+    seconds until the store takes it.
 
     >>> store = JobStore(":memory:")
     >>> queue = JobQueue(lambda record: {"echo": record.program}, store, name="demo")
@@ -92,6 +101,8 @@ class JobQueue:
         self._canceled: set[str] = set()
         self._futures: dict[str, Any] = {}
         self._events: dict[str, threading.Event] = {}
+        self._unsaved: dict[str, tuple[JobRecord, str | None]] = {}
+        self._retrier: threading.Thread | None = None
         self._stopping = False
         self._threads = [
             threading.Thread(target=self._work, name=f"qlab-jobs-{name or id(self)}-{i}", daemon=True)
@@ -180,6 +191,9 @@ class JobQueue:
         """
         with self._cond:
             event = self._events.get(job_id)
+            held = self._unsaved.get(job_id)
+        if held is not None:
+            return held[0]
         if event is None:
             record = self.store.get(job_id)
             if record.status.finished:
@@ -194,7 +208,13 @@ class JobQueue:
                 f"Job {job_id!r} did not finish within {timeout} s (it is {status}); "
                 "wait longer or cancel it with queue.cancel(job_id)."
             )
-        return self.store.get(job_id)
+        return self.unsaved(job_id) or self.store.get(job_id)
+
+    def unsaved(self, job_id: str) -> JobRecord | None:
+        """The finished record of a job the store could not take yet (None when it is stored)."""
+        with self._cond:
+            held = self._unsaved.get(job_id)
+        return None if held is None else held[0]
 
     def position(self, job_id: str) -> int | None:
         """The job's 0-based place among the jobs waiting in this queue; None if it is not waiting."""
@@ -252,10 +272,7 @@ class JobQueue:
                 self._run(job_id)
             except Exception as err:
                 _log.exception("JobQueue %r failed while running job %s", self.name, job_id)
-                try:
-                    self.store._move(job_id, (JobStatus.FAILED,), error=f"{type(err).__name__}: {err}", strict=False)
-                except Exception:
-                    _log.exception("JobQueue %r could not mark job %s failed", self.name, job_id)
+                self._end(job_id, JobStatus.FAILED, error=f"{type(err).__name__}: {err}")
             finally:
                 with self._cond:
                     self._running.discard(job_id)
@@ -269,12 +286,62 @@ class JobQueue:
         try:
             results = self._call(record)
         except BaseException as err:
-            self.store._move(job_id, (JobStatus.FAILED,), error=f"{type(err).__name__}: {err}", strict=False)
+            self._end(job_id, JobStatus.FAILED, error=f"{type(err).__name__}: {err}", record=record)
             return
+        self._end(job_id, JobStatus.DONE, results=results, record=record)
+
+    def _end(self, job_id: str, status: JobStatus, *, results: dict | None = None, error: str | None = None,
+             record: JobRecord | None = None) -> None:
+        """Write a job's final status (and results); keep it in memory if the store cannot take it."""
         try:
-            self.store._finish(job_id, results, strict=False)
+            self._write_final(job_id, status, results, error)
         except QlabTypeError:
             pass
+        except JobStoreError as err:
+            _log.error("JobQueue %r could not store the end of job %s: %s", self.name, job_id, err)
+            self._hold(job_id, status, results, error, record, err)
+
+    def _write_final(self, job_id: str, status: JobStatus, results: dict | None, error: str | None) -> None:
+        if status is JobStatus.DONE:
+            self.store._finish(job_id, results, strict=False)
+        else:
+            self.store._move(job_id, (status,), error=error, strict=False)
+
+    def _hold(self, job_id: str, status: JobStatus, results, error, record: JobRecord | None, cause: Exception) -> None:
+        if record is None:
+            try:
+                record = self.store.get(job_id)
+            except JobStoreError:
+                record = JobRecord(job_id, "", "", "", "", {}, JobStatus.RUNNING)
+        note = f"not saved yet: the job store could not take this job's end ({cause}); it is kept in memory and retried"
+        held = JobRecord(
+            record.id, record.family, record.device, record.program, record.program_format, dict(record.parameters),
+            status, {**record.timestamps, status.value: time.time()},
+            note if error is None else f"{error} ({note})", results if status is JobStatus.DONE else None,
+        )
+        with self._cond:
+            self._unsaved[job_id] = (held, error)
+            if self._retrier is None or not self._retrier.is_alive():
+                self._retrier = threading.Thread(target=self._retry, name=f"qlab-jobs-{self.name}-retry", daemon=True)
+                self._retrier.start()
+
+    def _retry(self) -> None:
+        """Write held jobs until the store takes them all (or the store is closed)."""
+        while True:
+            time.sleep(RETRY)
+            with self._cond:
+                held = list(self._unsaved.values())
+            if not held or self.store.closed:
+                return
+            for record, error in held:
+                try:
+                    self._write_final(record.id, record.status, record.results, error)
+                except QlabTypeError:
+                    pass
+                except JobStoreError:
+                    break
+                with self._cond:
+                    self._unsaved.pop(record.id, None)
 
     def _call(self, record: JobRecord) -> dict:
         if self.executor is None:

@@ -37,6 +37,7 @@ from .errors import (
     InvalidArgument,
     NotFound,
     NotSupported,
+    OutOfMem,
     OutOfRange,
     PermissionDenied,
     QdmiError,
@@ -44,12 +45,13 @@ from .errors import (
 )
 from .job import Job
 from .local import LocalDevice
-from .session import Session
+from .programs import ProgramLimits
+from .session import Session, default_session
 
 __all__ = [
-    "Session", "Device", "LocalDevice", "Site", "Operation", "Handles", "Job",
+    "Session", "default_session", "ProgramLimits", "Device", "LocalDevice", "Site", "Operation", "Handles", "Job",
     "Status", "DeviceProperty", "DeviceStatus", "SiteProperty", "OperationProperty", "JobStatus", "ProgramFormat",
     "JobParameter", "JobProperty", "JobResult",
-    "QdmiError", "InvalidArgument", "NotSupported", "BadState", "PermissionDenied", "NotFound", "OutOfRange",
+    "QdmiError", "InvalidArgument", "NotSupported", "BadState", "PermissionDenied", "NotFound", "OutOfRange", "OutOfMem",
     "Timeout", "Fatal",
 ]

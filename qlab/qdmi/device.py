@@ -31,9 +31,9 @@ import pandas as pd
 
 from ..devices.description import DURATION_UNITS, LENGTH_UNITS
 from ..jobs import JobQueue, JobRecord
-from ..exceptions import JobNotFoundError
-from .enums import DeviceProperty, DeviceStatus, OperationProperty, ProgramFormat, SiteProperty
-from .errors import BadState, InvalidArgument, NotFound, NotSupported
+from ..exceptions import AmbiguousJobIdError, JobNotFoundError
+from .enums import DeviceProperty, DeviceStatus, JobParameter, OperationProperty, ProgramFormat, SiteProperty
+from .errors import BadState, InvalidArgument, NotFound, NotSupported, store_errors
 
 __all__ = ["Device", "Site", "Operation", "Handles"]
 
@@ -53,6 +53,31 @@ class Handles(tuple):
 
     def _repr_html_(self) -> str:
         return self.df().to_html(index=False)
+
+
+def _qasm_version(text: str) -> int:
+    from .programs import declared_version
+
+    version = declared_version(text)
+    if version is None:
+        raise InvalidArgument(
+            "device.run takes a qlab Circuit or OpenQASM text that starts with 'OPENQASM 2.0;' or 'OPENQASM 3.0;'; "
+            f"this text starts with {text.lstrip()[:30]!r}."
+        )
+    return version
+
+
+def _find(store, job_id: str) -> JobRecord:
+    """The stored job whose id is ``job_id`` or starts with it."""
+    if not isinstance(job_id, str) or not job_id:
+        raise InvalidArgument(f"A job id must be a non-empty str, got {job_id!r}.")
+    with store_errors(f"Cannot retrieve job {job_id!r}"):
+        try:
+            return store.get(store.resolve(job_id))
+        except JobNotFoundError as err:
+            raise NotFound(str(err)) from err
+        except AmbiguousJobIdError as err:
+            raise InvalidArgument(str(err)) from err
 
 
 def _optional(fn):
@@ -310,6 +335,26 @@ class Device:
     def _stop(self, job_id: str) -> None:
         """Stop a running job where the device can (the queue discards its result anyway)."""
 
+    def _circuit_of(self, record: JobRecord):
+        """The circuit a finished job ran (``None`` for programs qlab does not read)."""
+        return None
+
+    def fit_circuit(self, circuit):
+        """The circuit as the device runs it (native gates on its sites).
+
+        Raises:
+            NotSupported: the device does not run qlab circuits on qlab's engine.
+        """
+        raise NotSupported(f"Device {self.id!r} is not simulated by qlab's engine, so it cannot fit circuits; run a job on it instead.")
+
+    def noise_model(self):
+        """The noise model the device's jobs are simulated with.
+
+        Raises:
+            NotSupported: the device is not simulated by qlab's engine.
+        """
+        raise NotSupported(f"Device {self.id!r} is not simulated by qlab's engine, so it has no qlab noise model.")
+
     # ------------------------------------------------------------ queries
     def query(self, prop: DeviceProperty | int | str):
         """The value of a device property (QDMI semantics: site handles, raw scale factors).
@@ -453,26 +498,65 @@ class Device:
         self._check_access()
         return Job(self, uuid.uuid4().hex)
 
+    def run(self, program, shots: int = 1024, seed: int | None = None, *, tag: str | None = None):
+        """Run a circuit (or OpenQASM 2/3 text) as a job and return the submitted job.
+
+        The circuit is fitted to the device (native gates, its sites and
+        couplings) and simulated with its noise; the job goes through the
+        device's queue and the session's store like any other. Read it with
+        ``job.result()`` (a :class:`qlab.Result`), ``job.counts()`` or
+        ``get_results``.
+
+        Args:
+            program: a :class:`qlab.Circuit`, or OpenQASM 2 or 3 text (the
+                header says which).
+            shots: how many shots to sample.
+            seed: makes the shots reproducible (devices whose jobs take no seed
+                refuse one).
+            tag: a label shown in ``qlab.jobs.df()``.
+
+        Raises:
+            InvalidArgument: the program is not valid.
+            NotSupported: the device cannot run it (see :meth:`Job.set_parameter`).
+
+        >>> import qlab
+        >>> from qlab.qdmi import Session
+        >>> with Session(store=":memory:", mqt=False) as session:
+        ...     result = session.device("training5").run(qlab.Circuit(2).h(0).cx(0, 1).measure_all(), shots=500, seed=1).result()
+        >>> sorted(result.counts), round(result.probabilities["00"], 2)
+        (['00', '01', '10', '11'], 0.45)
+        """
+        job = self.create_job()
+        if isinstance(program, str):
+            version = _qasm_version(program)
+            job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2 if version == 2 else ProgramFormat.QASM3)
+        job.set_parameter(JobParameter.PROGRAM, program)
+        job.set_parameter(JobParameter.SHOTSNUM, shots)
+        if seed is not None:
+            job.set_parameter(JobParameter.SEED, seed)
+        job.tag = tag
+        job.submit()
+        return job
+
     def retrieve_job(self, job_id: str):
-        """A job of this device from the store, by id (``QDMI_session_retrieve_job_by_id``).
+        """A job of this device from the store, by id or a unique start of it (``QDMI_session_retrieve_job_by_id``).
 
         A retrieved job can be checked, waited for, canceled and read; its
         parameters cannot change and it cannot be submitted again.
 
         Raises:
             NotFound: no job with that id on this device.
+            InvalidArgument: the id is the start of several jobs' ids (the message lists them).
+            Fatal: the job store cannot be read.
         """
         from .job import Job
 
         self.session._check_open()
         self._check_access()
-        try:
-            record = self.session.store.get(job_id)
-        except JobNotFoundError as err:
-            raise NotFound(f"No job {job_id!r} in {self.session.store!r}.") from err
+        record = _find(self.session.store, job_id)
         if record.device != self.id:
-            raise NotFound(f"Job {job_id!r} ran on device {record.device!r}, not on {self.id!r}.")
-        return Job(self, job_id, record=record)
+            raise NotFound(f"Job {record.id!r} ran on device {record.device!r}, not on {self.id!r}.")
+        return Job(self, record.id, record=record)
 
     def _job_queue(self) -> JobQueue:
         with self._lock:

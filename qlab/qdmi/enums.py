@@ -77,6 +77,8 @@ class DeviceProperty(_QdmiEnum):
     SITES = 5
     OPERATIONS = 6
     COUPLINGMAP = 7
+    NEEDSCALIBRATION = 8
+    PULSESUPPORT = 9
     LENGTHUNIT = 10
     LENGTHSCALEFACTOR = 11
     DURATIONUNIT = 12
@@ -174,6 +176,7 @@ class ProgramFormat(_QdmiEnum):
     QIRBASEMODULE = 3
     QIRADAPTIVESTRING = 4
     QIRADAPTIVEMODULE = 5
+    CALIBRATION = 6
     QPY = 7
     IQMJSON = 8
     CUSTOM1 = _CUSTOM["CUSTOM1"]

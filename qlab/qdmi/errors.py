@@ -14,7 +14,12 @@ class                code                               built-in
 ``OutOfRange``       ``Status.ERROR_OUTOFRANGE``        ``IndexError``
 ``Timeout``          ``Status.ERROR_TIMEOUT``           ``TimeoutError``
 ``Fatal``            ``Status.ERROR_FATAL``             ``RuntimeError``
+``OutOfMem``         ``Status.ERROR_OUTOFMEM``          ``MemoryError``
 ===================  =================================  ==========================
+
+Every failure of the job store (a read-only directory, a full disk, a damaged
+file, a closed store) reaches QDMI callers as :class:`Fatal`, with the cause
+in the message and chained (see :func:`store_errors`).
 
 >>> err = NotSupported("no QIR here")
 >>> err.code, isinstance(err, NotImplementedError)
@@ -25,12 +30,15 @@ True
 
 from __future__ import annotations
 
-from ..exceptions import QlabError, QlabTimeoutError
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..exceptions import JobStoreError, QlabError, QlabTimeoutError
 from .enums import Status
 
 __all__ = [
     "QdmiError", "InvalidArgument", "NotSupported", "BadState", "PermissionDenied", "NotFound", "OutOfRange",
-    "Timeout", "Fatal", "error_for",
+    "Timeout", "Fatal", "OutOfMem", "error_for", "store_errors",
 ]
 
 
@@ -89,7 +97,32 @@ class Fatal(QdmiError, RuntimeError):
     code = Status.ERROR_FATAL
 
 
-_BY_CODE = {cls.code: cls for cls in (InvalidArgument, NotSupported, BadState, PermissionDenied, NotFound, OutOfRange, Timeout, Fatal)}
+class OutOfMem(QdmiError, MemoryError):
+    """Memory ran out (``QDMI_ERROR_OUTOFMEM``); a ``MemoryError`` inside qlab becomes this."""
+
+    code = Status.ERROR_OUTOFMEM
+
+
+_BY_CODE = {
+    cls.code: cls
+    for cls in (InvalidArgument, NotSupported, BadState, PermissionDenied, NotFound, OutOfRange, Timeout, Fatal, OutOfMem)
+}
+
+
+@contextmanager
+def store_errors(action: str) -> Iterator[None]:
+    """Turn a failure of the job store into :class:`Fatal`, naming ``action`` and the cause.
+
+    >>> with store_errors("Cannot read job 'a'"):
+    ...     raise JobStoreError("JobStore('x') is closed; open a new JobStore.")
+    Traceback (most recent call last):
+    ...
+    qlab.qdmi.errors.Fatal: Cannot read job 'a': the job store failed: JobStore('x') is closed; open a new JobStore.
+    """
+    try:
+        yield
+    except JobStoreError as err:
+        raise Fatal(f"{action}: the job store failed: {err}") from err
 
 
 def error_for(status: Status | int | str) -> type[QdmiError]:

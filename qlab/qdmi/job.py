@@ -32,11 +32,12 @@ import time
 
 import numpy as np
 
-from ..exceptions import JobQueueError, QlabTimeoutError
+from ..circuit import Circuit
+from ..exceptions import JobQueueError, QasmError, QlabTimeoutError
 from ..jobs import JobRecord
 from .enums import DeviceProperty, DeviceStatus, JobParameter, JobProperty, JobResult, JobStatus, ProgramFormat
-from .errors import BadState, InvalidArgument, NotSupported, Timeout
-from .results import result_value
+from .errors import BadState, InvalidArgument, NotSupported, Timeout, store_errors
+from .results import result_value, to_result
 
 __all__ = ["Job", "DEFAULT_SHOTS", "MAX_SHOTS"]
 
@@ -47,7 +48,27 @@ MAX_SHOTS = 10**7
 """The most shots one job may take (every shot is stored with the job)."""
 
 _POLL = 0.02
+_LIVENESS = 0.5
+"""How often (seconds) a wait on another process's job checks that its owner still holds its lease."""
 _CUSTOM_UNUSED = (JobParameter.CUSTOM2, JobParameter.CUSTOM3, JobParameter.CUSTOM4, JobParameter.CUSTOM5)
+
+
+def _timeout(value) -> float | None:
+    """A wait's timeout in seconds (``None`` or infinity: no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) or not value >= 0:
+        raise InvalidArgument(f"wait(timeout=...) takes None or a non-negative number of seconds, got {value!r}.")
+    return None if math.isinf(value) else float(value)
+
+
+def utc(stamp: float) -> str:
+    """A unix time as ``YYYY-MM-DD HH:MM:SS UTC`` (every job time qlab shows is in UTC).
+
+    >>> utc(0)
+    '1970-01-01 00:00:00 UTC'
+    """
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp))
 
 
 def _int(value, what: str) -> int:
@@ -57,7 +78,8 @@ def _int(value, what: str) -> int:
 
 
 class Job:
-    """A job on a device; create it with :meth:`Device.create_job() <qlab.qdmi.device.Device.create_job>`.
+    """A job on a device; create it with :meth:`Device.create_job() <qlab.qdmi.device.Device.create_job>`
+    or, in one call, :meth:`Device.run() <qlab.qdmi.device.Device.run>`.
 
     >>> from qlab.qdmi import Session, JobParameter, JobStatus
     >>> with Session(store=":memory:", mqt=False) as session:
@@ -79,6 +101,8 @@ class Job:
         self._program: str | None = None
         self._shots = DEFAULT_SHOTS
         self._seed: int | None = None
+        self._tag: str | None = None
+        self._name: str | None = None
         self._submitted = record is not None
         self._final: JobRecord | None = None
         self._freed = False
@@ -87,6 +111,7 @@ class Job:
             self._program = record.program
             self._shots = record.parameters.get("shots", DEFAULT_SHOTS)
             self._seed = record.parameters.get("seed")
+            self._tag = record.parameters.get("tag")
             self._created = record.timestamps.get("created", self._created)
             if record.status.finished:
                 self._final = record
@@ -99,7 +124,13 @@ class Job:
         rows = {"job": self.id, "device": self.device.id, "status": "freed" if self._freed else self.check().name}
         if not self._freed:
             rows["shots"] = self._shots
-            rows.update({k: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v)) for k, v in self.timestamps.items()})
+            if self._tag is not None:
+                rows["tag"] = self._tag
+            rows.update({k: utc(v) for k, v in self.timestamps.items()})
+            if self._final is not None and self._final.error:
+                rows["error" if self._final.status.value != "done" else "note"] = self._final.error
+            if self.check() is JobStatus.DONE:
+                rows["counts"] = _counts_text(self)
         cells = "".join(
             f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(str(v))}</td></tr>"
             for k, v in rows.items()
@@ -115,15 +146,18 @@ class Job:
         """Set a job parameter; with ``value=None`` only check that the parameter is supported.
 
         Parameters: ``PROGRAMFORMAT`` (a :class:`ProgramFormat`, required, set
-        first), ``PROGRAM`` (the program text, checked when set), ``SHOTSNUM``
-        (default :data:`DEFAULT_SHOTS`) and ``SEED`` (``CUSTOM1``, makes
-        sampled shots reproducible).
+        first), ``PROGRAM`` (the program text, or a :class:`~qlab.Circuit`,
+        checked when set; a circuit given without a format sets QASM3),
+        ``SHOTSNUM`` (default :data:`DEFAULT_SHOTS`) and ``SEED``
+        (``CUSTOM1``, makes sampled shots reproducible).
 
         Raises:
             InvalidArgument: unknown parameter, a value of the wrong type or out of
                 range, or an invalid program.
             NotSupported: an unsupported parameter, program format or program
-                (a gate the device cannot run, too many qubits), or too many shots.
+                (a gate the device cannot run, too many qubits, uncoupled sites),
+                or too many shots.
+            OutOfMem: the program did not fit in memory while it was checked.
             BadState: the job was submitted or freed, or the program comes
                 before its format.
         """
@@ -142,8 +176,14 @@ class Job:
                 self.device._prepare(fmt, self._program)
             self._format = fmt
         elif param is JobParameter.PROGRAM:
+            if isinstance(value, Circuit):
+                self._name = value.name
+                value = self._circuit_text(value)
             if not isinstance(value, str):
-                raise InvalidArgument(f"JobParameter.PROGRAM must be the program text (a str), got {value!r} ({type(value).__name__}).")
+                raise InvalidArgument(
+                    f"JobParameter.PROGRAM must be the program text (a str) or a qlab Circuit, got {value!r} "
+                    f"({type(value).__name__})."
+                )
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as err:
@@ -170,6 +210,23 @@ class Job:
             if not 0 <= seed < 2**63:
                 raise InvalidArgument(f"JobParameter.SEED must be in 0..2**63-1, got {seed}.")
             self._seed = seed
+
+    def _circuit_text(self, circuit: Circuit) -> str:
+        """A circuit as the program text of the job's format (QASM3 when no format is set yet)."""
+        from ..circuit import dump_qasm
+
+        if self._format is None:
+            formats = self.device.supported_program_formats
+            self._format = self._program_format(ProgramFormat.QASM3 if ProgramFormat.QASM3 in formats else ProgramFormat.QASM2)
+        version = {ProgramFormat.QASM2: 2, ProgramFormat.QASM3: 3}.get(self._format)
+        if version is None:
+            raise NotSupported(
+                f"A Circuit program is written as OpenQASM; set PROGRAMFORMAT to QASM2 or QASM3, not {self._format.name}."
+            )
+        try:
+            return dump_qasm(circuit, version)
+        except QasmError as err:
+            raise NotSupported(f"The circuit cannot be written as OpenQASM {version}, so no device can take it: {err}") from err
 
     def _program_format(self, value) -> ProgramFormat:
         if isinstance(value, bool) or not isinstance(value, (ProgramFormat, int, str)):
@@ -211,6 +268,19 @@ class Job:
             return position
         raise NotSupported(f"{prop!r} has no meaning for qlab jobs.")
 
+    @property
+    def tag(self) -> str | None:
+        """A label for the job (shown in ``qlab.jobs.df()``); settable until the job is submitted."""
+        return self._tag
+
+    @tag.setter
+    def tag(self, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgument(f"A job tag must be a str or None, got {value!r} ({type(value).__name__}).")
+        if self._submitted:
+            raise BadState(f"Cannot tag job {self.id!r}: it was submitted; tag it before submit().")
+        self._tag = value
+
     # ---------------------------------------------------------- lifecycle
     def submit(self) -> None:
         """Queue the job on its device and return at once.
@@ -218,6 +288,7 @@ class Job:
         Raises:
             BadState: the job was already submitted or freed, its format or program
                 is missing, or the device does not accept jobs now (offline, ...).
+            Fatal: the job store cannot record the job (the message says why).
         """
         self._alive()
         if self._submitted:
@@ -229,49 +300,69 @@ class Job:
         status = self.device.query(DeviceProperty.STATUS)
         if status not in (DeviceStatus.IDLE, DeviceStatus.BUSY):
             raise BadState(f"Cannot submit job {self.id!r}: device {self.device.id!r} is {status.name}.")
-        record = JobRecord.new(
-            "qdmi", self.device.id, self._program, self._format.name.lower(),
-            {"shots": self._shots, "seed": self._seed}, id=self.id,
-        )
+        parameters = {"shots": self._shots, "seed": self._seed}
+        if self._tag is not None:
+            parameters["tag"] = self._tag
+        if self._name is not None:
+            parameters["name"] = self._name
+        record = JobRecord.new("qdmi", self.device.id, self._program, self._format.name.lower(), parameters, id=self.id)
         record.timestamps["created"] = self._created
-        self.device._job_queue().submit(record)
+        with store_errors(f"Cannot submit job {self.id!r}"):
+            self.device._job_queue().submit(record)
         self._submitted = True
 
     def check(self) -> JobStatus:
-        """The job's status now (non-blocking)."""
+        """The job's status now (non-blocking).
+
+        Raises:
+            Fatal: the job store cannot be read (the message says why).
+        """
         self._alive()
         if self._final is not None:
             return JobStatus[self._final.status.name]
         if not self._submitted:
             return JobStatus.CREATED
-        record = self.device.session.store.get(self.id)
+        record = self._held() or self._stored()
         if record.status.finished:
             self._final = record
         return JobStatus[record.status.name]
 
+    def _stored(self) -> JobRecord:
+        with store_errors(f"Cannot read job {self.id!r}"):
+            return self.device.session.store.get(self.id)
+
+    def _held(self) -> JobRecord | None:
+        """The finished record the device's queue holds in memory because the store could not take it."""
+        queue = self.device._queue
+        return None if queue is None else queue.unsaved(self.id)
+
     def wait(self, timeout: float | None = None) -> JobStatus:
         """Block until the job is DONE, CANCELED or FAILED; return that status.
 
+        While it waits on a job another process runs, it checks that process's
+        lease in the store: a job whose owner died becomes FAILED
+        (``"interrupted"``) instead of being waited for forever.
+
         Args:
-            timeout: seconds to wait at most; ``None`` waits as long as it takes.
+            timeout: seconds to wait at most (any real number >= 0, NumPy ones
+                too); ``None`` or ``float('inf')`` waits as long as it takes.
 
         Raises:
             Timeout: the job did not finish in time (it keeps running).
             BadState: the job was not submitted.
-            InvalidArgument: ``timeout`` is negative or not a number.
+            InvalidArgument: ``timeout`` is negative, NaN or not a number.
+            Fatal: the job store cannot be read (the message says why).
         """
         self._alive()
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout < math.inf
-        ):
-            raise InvalidArgument(f"wait(timeout=...) takes None or a non-negative number of seconds, got {timeout!r}.")
+        timeout = _timeout(timeout)
         if not self._submitted:
             raise BadState(f"Cannot wait for job {self.id!r}: it has not been submitted.")
         if self._final is None:
             queue, record = self.device._queue, None
             if queue is not None:
                 try:
-                    record = queue.wait(self.id, timeout)
+                    with store_errors(f"Cannot wait for job {self.id!r}"):
+                        record = queue.wait(self.id, timeout)
                 except JobQueueError:
                     record = None
                 except QlabTimeoutError as err:
@@ -283,13 +374,21 @@ class Job:
         return JobStatus[self._final.status.name]
 
     def _poll(self, timeout: float | None) -> JobRecord:
-        """Wait on the store for a job another process or session runs."""
+        """Wait on the store for a job another process or session runs, judging its owner's liveness."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        store = self.device.session.store
+        next_check = 0.0
         while True:
-            record = self.device.session.store.get(self.id)
+            record = self._stored()
             if record.status.finished:
                 return record
-            if deadline is not None and time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= next_check:
+                with store_errors(f"Cannot wait for job {self.id!r}"):
+                    store.recover([self.id])
+                next_check = now + _LIVENESS
+                continue
+            if deadline is not None and now >= deadline:
                 raise Timeout(f"Job {self.id!r} did not finish within {timeout} s (it is {record.status.name}).")
             time.sleep(_POLL)
 
@@ -299,12 +398,15 @@ class Job:
         Raises:
             InvalidArgument: the job already finished (QDMI: canceling a DONE job).
             BadState: the job was not submitted, or was freed.
+            Fatal: the job store cannot record the change (the message says why).
         """
         self._alive()
         if not self._submitted:
             raise BadState(f"Cannot cancel job {self.id!r}: it has not been submitted (free it instead).")
         status = self.check()
-        if status.finished or not self.device._job_queue().cancel(self.id):
+        with store_errors(f"Cannot cancel job {self.id!r}"):
+            canceled = not status.finished and self.device._job_queue().cancel(self.id)
+        if not canceled:
             raise InvalidArgument(
                 f"Cannot cancel job {self.id!r}: it already finished ({self.check().name}); only submitted, queued or "
                 "running jobs can be canceled."
@@ -325,6 +427,16 @@ class Job:
         self._final = None
 
     # ------------------------------------------------------------ results
+    def _done(self, what: str) -> JobRecord:
+        status = self.check()
+        if status is not JobStatus.DONE:
+            why = {
+                JobStatus.CANCELED: "it was canceled, so it has no results",
+                JobStatus.FAILED: f"it failed ({self._final.error if self._final else 'no reason recorded'})",
+            }.get(status, f"it is {status.name}; wait() for it first")
+            raise InvalidArgument(f"Cannot read {what} of job {self.id!r}: {why}. Results exist once a job is DONE.")
+        return self._final
+
     def get_results(self, kind: JobResult | int | str):
         """One result of a DONE job (see :mod:`qlab.qdmi.results` for what each is).
 
@@ -332,18 +444,30 @@ class Job:
             InvalidArgument: the job is not DONE (not finished, canceled or failed),
                 or ``kind`` is unknown.
             NotSupported: the result does not exist for this job (a mixed state has
-                no state vector, ...).
+                no state vector, a program without classical bits has no shots, ...).
         """
         self._alive()
         kind = JobResult(kind)
-        status = self.check()
-        if status is not JobStatus.DONE:
-            why = {
-                JobStatus.CANCELED: "it was canceled, so it has no results",
-                JobStatus.FAILED: f"it failed ({self._final.error if self._final else 'no reason recorded'})",
-            }.get(status, f"it is {status.name}; wait() for it first")
-            raise InvalidArgument(f"Cannot read {kind.name} of job {self.id!r}: {why}. Results exist once a job is DONE.")
-        return result_value(self._final.results, kind)
+        return result_value(self._done(kind.name).results, kind)
+
+    def result(self, timeout: float | None = None):
+        """Wait for the job, then its results as a :class:`qlab.Result`, the object :func:`qlab.simulate` returns.
+
+        Counts, exact outcome probabilities (sampled frequencies on devices
+        that report none), ``.df()``, ``.plot()`` and, when the job kept it,
+        the final state.
+
+        Raises:
+            InvalidArgument: the job was canceled or failed (the message says why).
+            Timeout: it did not finish within ``timeout`` seconds.
+        """
+        self._alive()
+        if self._submitted:
+            self.wait(timeout)
+        record = self._done("the result")
+        started, ended = record.timestamps.get("running"), record.timestamps.get("done")
+        taken = 0.0 if started is None or ended is None else ended - started
+        return to_result(self.device._circuit_of(record), record.results, self._shots, self._seed, taken)
 
     def counts(self) -> dict[str, int]:
         """The histogram of a DONE job as ``{outcome: count}`` (classical bit 0 first)."""
@@ -353,8 +477,7 @@ class Job:
     @property
     def qubits(self) -> tuple[int, ...]:
         """The qubits the state results of a DONE job describe (in key order)."""
-        self.get_results(JobResult.HIST_KEYS)
-        return tuple(self._final.results["qubits"])
+        return tuple(self._done("the qubits").results["qubits"])
 
     @property
     def record(self) -> JobRecord | None:
@@ -362,10 +485,20 @@ class Job:
         self._alive()
         if not self._submitted:
             return None
-        return self._final or self.device.session.store.get(self.id)
+        return self._final or self._held() or self._stored()
 
     @property
     def timestamps(self) -> dict[str, float]:
         """When the job entered each status (unix time), as stored."""
         record = self.record
         return {"created": self._created} if record is None else dict(record.timestamps)
+
+
+def _counts_text(job: Job, top: int = 8) -> str:
+    try:
+        counts = job.counts()
+    except NotSupported as err:
+        return str(err)
+    best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{k}: {v}" for k, v in best[:top])
+    return text + (f", ... ({len(best) - top} more)" if len(best) > top else "")

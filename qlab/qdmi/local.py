@@ -7,10 +7,12 @@ depolarizing noise fitted to every calibrated fidelity, readout errors, and
 idle noise on qubits that wait. Only the qubits a program touches are
 simulated.
 
-A program is checked when it is set on a job: parsed, fitted to the device
+A program is checked when it is set on a job, within the device's
+:class:`~qlab.qdmi.programs.ProgramLimits` (``device.limits``): parsed, fitted to the device
 (:func:`qlab.devices.placement.fit_circuit`: sites, couplings, native
-gates) and kept, so a job runs without parsing again; the lowered engine
-program is kept too. The noise model is built once per device.
+gates) and lowered to the engine's program (so what the engine cannot run,
+such as a conditional measurement, is refused there too), and kept, so a
+job runs without checking again. The noise model is built once per device.
 
 >>> from qlab.qdmi import Session, JobParameter
 >>> with Session(store=":memory:", mqt=False) as session:
@@ -19,74 +21,38 @@ program is kept too. The noise model is built once per device.
 ...     job.set_parameter("program", 'OPENQASM 2.0; include "qelib1.inc"; qreg q[20]; cx q[0], q[7];')
 Traceback (most recent call last):
 ...
-qlab.qdmi.errors.InvalidArgument: Cannot run 'cx' on qubits (0, 7) of device 'sc20': sites 0 and 7 are not coupled (site 0 couples to 1, 5; site 7 to 2, 6, 8, 12). qlab does not route qubits; routing comes with the compiler (qlab.compiler).
+qlab.qdmi.errors.NotSupported: Cannot run 'cx' on qubits (0, 7) of device 'sc20': sites 0 and 7 are not coupled (site 0 couples to 1, 5; site 7 to 2, 6, 8, 12). qlab does not route qubits; routing comes with the compiler (qlab.compiler).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .. import __version__
-from ..circuit import Circuit, load_qasm
+from ..circuit import Circuit
 from ..devices.description import DeviceDescription, operation_fidelity
 from ..devices.placement import fit_circuit
-from ..exceptions import DeviceProgramError, QasmError, QubitLimitError, UnsupportedProgramError, UnsupportedQasmError
+from ..exceptions import DeviceProgramError, SimulationError, UnsupportedProgramError
 from ..jobs import JobRecord
 from ..sim.noise import NoiseModel
 from ..sim.program import Program, lower
 from .device import Device, Site
 from .enums import DeviceProperty, DeviceStatus, OperationProperty, ProgramFormat, SiteProperty
-from .errors import InvalidArgument, NotSupported, PermissionDenied
+from .errors import InvalidArgument, NotSupported, OutOfMem, PermissionDenied
+from .programs import ProgramLimits, check_qasm
 from .results import simulation_results
 
-__all__ = ["LocalDevice", "check_qasm"]
-
-_VERSION = re.compile(r"^(?:\s|//[^\n]*\n|/\*.*?\*/)*OPENQASM\s+(\d+)(?:\.\d+)?\s*;", re.DOTALL)
+__all__ = ["LocalDevice"]
 
 
-def check_qasm(fmt: ProgramFormat, program: str, max_qubits: int | None = None) -> Circuit:
-    """Parse an OpenQASM program of format ``fmt``; the declared version must match it.
-
-    With ``max_qubits`` (a device's size), programs that declare more qubits are
-    refused before any register is expanded.
-
-    >>> check_qasm(ProgramFormat.QASM3, "OPENQASM 3.0; qubit q; x q;")
-    Circuit(1).x(0)
-    >>> check_qasm(ProgramFormat.QASM2, "OPENQASM 3.0; qubit q; x q;")
-    Traceback (most recent call last):
-    ...
-    qlab.qdmi.errors.InvalidArgument: The program declares OPENQASM 3 but the program format is QASM2; set PROGRAMFORMAT to QASM3 or change the header.
-
-    Raises:
-        InvalidArgument: the text is not valid OpenQASM of that version (the message says where),
-            or it declares more than ``max_qubits`` qubits.
-        NotSupported: the program is valid but uses constructs qlab cannot run.
-    """
-    match = _VERSION.match(program)
-    declared = match and int(match.group(1))
-    expected = {ProgramFormat.QASM2: 2, ProgramFormat.QASM3: 3}[fmt]
-    if declared and declared != expected:
-        raise InvalidArgument(
-            f"The program declares OPENQASM {declared} but the program format is {fmt.name}; "
-            f"set PROGRAMFORMAT to QASM{declared} or change the header."
-        )
-    try:
-        return load_qasm(program) if max_qubits is None else load_qasm(program, max_qubits=max_qubits)
-    except QubitLimitError as err:
-        raise InvalidArgument(f"Invalid {fmt.name} program for this device: {err}") from err
-    except QasmError as err:
-        raise (NotSupported if isinstance(err, UnsupportedQasmError) else InvalidArgument)(f"Invalid {fmt.name} program: {err}") from err
-
-
-@dataclass
+@dataclass(frozen=True)
 class _Prepared:
-    """A checked program: the circuit the device runs and, once a job ran it, the engine's program."""
+    """A checked program: the circuit the device runs and the engine's program."""
 
     circuit: Circuit
-    program: Program | None = None
+    program: Program
 
 
 class LocalDevice(Device):
@@ -106,6 +72,8 @@ class LocalDevice(Device):
         self._noise_lock = threading.Lock()
         self._prepared = lru_cache(maxsize=256)(self._prepare_program)
         self._stops: dict[str, threading.Event] = {}
+        self._stops_lock = threading.Lock()
+        self._limits = ProgramLimits()
         self._children = tuple(LocalDevice(session, child, workers) for child in description.children)
         self._formats = tuple(ProgramFormat(f) for f in description.program_formats)
 
@@ -113,13 +81,28 @@ class LocalDevice(Device):
     def id(self) -> str:
         return self.description.id
 
-    @property
     def noise_model(self) -> NoiseModel:
         """The device's noise model (built on first use)."""
         with self._noise_lock:
             if self._noise is None:
                 self._noise = self.description.noise_model()
             return self._noise
+
+    def fit_circuit(self, circuit: Circuit) -> Circuit:
+        """The circuit as the device runs it (see :func:`qlab.devices.fit_circuit`)."""
+        return fit_circuit(circuit, self.description)
+
+    @property
+    def limits(self) -> ProgramLimits:
+        """What one program may be (text size, instructions, classical bits, checking time)."""
+        return self._limits
+
+    @limits.setter
+    def limits(self, value: ProgramLimits) -> None:
+        if not isinstance(value, ProgramLimits):
+            raise InvalidArgument(f"device.limits takes a ProgramLimits, got {type(value).__name__}.")
+        self._limits = value
+        self._prepared.cache_clear()
 
     # ------------------------------------------------------------ queries
     def _property(self, prop: DeviceProperty):
@@ -137,6 +120,7 @@ class LocalDevice(Device):
             DeviceProperty.DURATIONSCALEFACTOR: d.duration_scale_factor,
             DeviceProperty.SUPPORTEDPROGRAMFORMATS: self._formats,
             DeviceProperty.CHILDDEVICES: self._children,
+            DeviceProperty.NEEDSCALIBRATION: 0,
         }
         if prop not in values:
             raise NotSupported(f"Device {self.id!r} does not report {prop!r}.")
@@ -221,26 +205,39 @@ class LocalDevice(Device):
         return self._prepared(fmt, program)
 
     def _prepare_program(self, fmt: ProgramFormat, program: str) -> _Prepared:
-        circuit = check_qasm(fmt, program, max_qubits=self.description.qubits_num)
+        circuit = check_qasm(fmt, program, max_qubits=self.description.qubits_num, limits=self._limits)
         try:
-            return _Prepared(fit_circuit(circuit, self.description))
-        except DeviceProgramError as err:
-            raise InvalidArgument(str(err)) from err
-        except (UnsupportedProgramError, QubitLimitError) as err:
+            fitted = fit_circuit(circuit, self.description)
+            lowered = lower(fitted, self.noise_model(), max_qubits=self.description.max_simulated_qubits)
+        except (DeviceProgramError, UnsupportedProgramError, SimulationError) as err:
             raise NotSupported(str(err)) from err
+        except MemoryError as err:
+            raise OutOfMem(f"Preparing the program for device {self.id!r} ran out of memory.") from err
+        return _Prepared(fitted, lowered)
+
+    def _circuit_of(self, record: JobRecord) -> Circuit:
+        return self._prepared(ProgramFormat(record.program_format), record.program).circuit
 
     def _run(self, record: JobRecord) -> dict:
-        prepared = self._prepared(ProgramFormat(record.program_format), record.program)
-        if prepared.program is None:
-            prepared.program = lower(prepared.circuit, self.noise_model, max_qubits=self.description.max_simulated_qubits)
-        stop = self._stops.setdefault(record.id, threading.Event())
+        stop = threading.Event()
+        with self._stops_lock:
+            self._stops[record.id] = stop
         try:
+            if self.session.store.get(record.id).status.finished:
+                stop.set()  # canceled between being started and getting here
+            prepared = self._prepared(ProgramFormat(record.program_format), record.program)
             return simulation_results(
                 prepared.circuit, prepared.program, record.parameters["shots"], record.parameters["seed"], stop
             )
+        except MemoryError as err:
+            raise OutOfMem(f"Job {record.id!r} ran out of memory while it was simulated on device {self.id!r}.") from err
         finally:
-            self._stops.pop(record.id, None)
+            with self._stops_lock:
+                self._stops.pop(record.id, None)
 
     def _stop(self, job_id: str) -> None:
-        """Ask a running simulation to stop between two of its steps (also if it is only about to start)."""
-        self._stops.setdefault(job_id, threading.Event()).set()
+        """Ask a running simulation to stop between two of its steps."""
+        with self._stops_lock:
+            stop = self._stops.get(job_id)
+        if stop is not None:
+            stop.set()

@@ -11,25 +11,37 @@ Differences a user sees:
 
 * Outcome and basis-state keys are turned into qlab's order: classical bit
   (or qubit) 0 first. MQT Core's own keys put bit 0 last.
-* Jobs take the text formats the device reports (OpenQASM 2 and 3, and QIR
-  text for DDSIM). OpenQASM programs are parsed by qlab when they are set,
-  so an invalid one raises InvalidArgument at once; QIR text is checked by
-  the device when the job runs (a bad one makes the job FAILED).
-* The superconducting devices take no programs; :func:`to_description`
-  turns their calibration into a :class:`~qlab.devices.DeviceDescription`
-  that qlab simulates with its noise model.
+* DDSIM's jobs take the text formats it reports (OpenQASM 2 and 3, QIR
+  text). Programs are checked by qlab when they are set: OpenQASM is parsed,
+  QIR is parsed and verified as LLVM IR (llvmlite), so an invalid one raises
+  InvalidArgument at once. A program with mid-circuit measurements gives
+  shots and histograms only (DDSIM reports no state for it).
+* The superconducting devices take no programs in MQT Core. qlab runs their
+  jobs on its own density-matrix engine with their calibration
+  (:func:`to_description`: T1, T2, gate and readout fidelities, durations,
+  coupling), so they take OpenQASM 2 and 3 like qlab's own devices;
+  ``device.engine`` and the device table say so.
 
 >>> from qlab.qdmi import Session
 >>> with Session(store=":memory:", mqt=True) as session:
 ...     garnet = session.device("mqt.sc.iqm.garnet")
 ...     garnet.qubits_num, garnet.duration_unit, [op.name for op in garnet.operations]
 (20, 'us', ['r', 'cz', 'measure'])
+>>> with Session(store=":memory:", mqt=True) as session:
+...     garnet = session.device("mqt.sc.iqm.garnet")
+...     bell = garnet.run('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; h q[0]; cx q[0], q[1]; measure q -> c;', seed=3)
+...     garnet.engine, sum(bell.result().counts.values())
+("qlab's density-matrix engine, with the calibration MQT Core reports", 1024)
 """
 
 from __future__ import annotations
 
+import atexit
+import dataclasses
+import gc
+import weakref
 from collections.abc import Iterator
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -39,7 +51,8 @@ from ..jobs import JobRecord
 from .device import Device, Site
 from .enums import DeviceProperty, DeviceStatus, OperationProperty, ProgramFormat, SiteProperty
 from .errors import Fatal, InvalidArgument, NotSupported
-from .local import check_qasm
+from .local import LocalDevice
+from .programs import ProgramLimits, check_qasm, check_qir
 
 __all__ = ["MqtDevice", "mqt_devices", "to_description"]
 
@@ -57,6 +70,22 @@ def _import():
     return qdmi
 
 
+_OPEN: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _release_all() -> None:
+    """Drop every reference to MQT Core's objects before the interpreter tears its bindings down.
+
+    Devices still referenced at exit (a notebook's variables) would otherwise
+    keep MQT Core's objects alive past the end of its binding module, which
+    then reports them as leaks.
+    """
+    for device in list(_OPEN):
+        device._release()
+    gc.collect()
+
+
 def mqt_devices(session, wanted: bool | None) -> Iterator[MqtDevice]:
     """The devices of MQT Core's QDMI driver for ``session`` (none when ``wanted`` is False, or None and not installed)."""
     if wanted is False:
@@ -67,7 +96,8 @@ def mqt_devices(session, wanted: bool | None) -> Iterator[MqtDevice]:
         if wanted:
             raise
         return
-    credentials = {"token": session.token, "username": session.username, "password": session._password}
+    credentials = {"token": session.token, "username": session.username, "password": session._password,
+                   "auth_file": session.auth_file, "auth_url": session.auth_url, "project_id": session.project_id}
     mqt_session = qdmi.Session(**{k: v for k, v in {**credentials, **session.custom}.items() if v is not None})
     for device in mqt_session.devices:
         yield MqtDevice(session, device, session._workers_for(device.id), mqt_session)
@@ -82,10 +112,9 @@ class MqtDevice(Device):
         workers: how many of its jobs run at once.
         mqt_session: the MQT Core session the device belongs to (kept open as long as the device).
 
-    MQT Core's devices sample with their own random state, so their jobs take no ``SEED``.
+    DDSIM samples with its own random state, so its jobs take no ``SEED``;
+    the superconducting devices run on qlab's engine and take one.
     """
-
-    seeded = False
 
     def __init__(self, session, device, workers: int, mqt_session):
         super().__init__(session, workers)
@@ -95,7 +124,42 @@ class MqtDevice(Device):
         """The MQT Core session of the device."""
         self._qdmi = _import()
         self._jobs: dict[str, object] = {}
+        self._circuits = lru_cache(maxsize=64)(self._check_qasm)
+        _OPEN.add(self)
+        self.limits = ProgramLimits()
+        """What one program may be (see :class:`~qlab.qdmi.programs.ProgramLimits`)."""
 
+    def _release(self) -> None:
+        """Forget MQT Core's objects (at interpreter exit)."""
+        for name in ("_sites", "_children", "_operations", "_native_formats"):
+            self.__dict__.pop(name, None)
+        self._jobs.clear()
+        self.mqt_device = self.mqt_session = self._qdmi = None
+
+    @cached_property
+    def _native_formats(self) -> tuple[ProgramFormat, ...]:
+        formats = (ProgramFormat(f.value) for f in self.mqt_device.supported_program_formats())
+        return tuple(f for f in formats if f in _TEXT_FORMATS)
+
+    @cached_property
+    def _local(self) -> LocalDevice | None:
+        """For a device that takes no programs in MQT Core: its calibration, simulated by qlab."""
+        if self._native_formats:
+            return None
+        description = dataclasses.replace(to_description(self), id=self.id, name=self.name)
+        return LocalDevice(self.session, description, self.workers)
+
+    @property
+    def seeded(self) -> bool:
+        """Whether the device's jobs take ``JobParameter.SEED`` (only those qlab's engine runs)."""
+        return self._local is not None
+
+    @property
+    def engine(self) -> str:
+        """What runs the device's jobs."""
+        if self._local is not None:
+            return "qlab's density-matrix engine, with the calibration MQT Core reports"
+        return f"MQT Core ({self.name})"
     @property
     def id(self) -> str:
         return self.mqt_device.id
@@ -129,6 +193,7 @@ class MqtDevice(Device):
             DeviceProperty.MINATOMDISTANCE: d.min_atom_distance,
             DeviceProperty.SUPPORTEDPROGRAMFORMATS: self._formats,
             DeviceProperty.CHILDDEVICES: lambda: self._children,
+            DeviceProperty.NEEDSCALIBRATION: lambda: 0 if self._local is not None else None,
         }
         value = getters[prop]() if prop in getters else None
         if value is None:
@@ -136,8 +201,7 @@ class MqtDevice(Device):
         return value
 
     def _formats(self) -> tuple[ProgramFormat, ...]:
-        formats = (ProgramFormat(f.value) for f in self.mqt_device.supported_program_formats())
-        return tuple(f for f in formats if f in _TEXT_FORMATS)
+        return self._local._formats if self._local is not None else self._native_formats
 
     def _site_property(self, index: int, prop: SiteProperty):
         site = self._sites.get(index)
@@ -192,15 +256,38 @@ class MqtDevice(Device):
         return value
 
     # --------------------------------------------------------------- jobs
+    def _check_qasm(self, fmt: ProgramFormat, program: str):
+        return check_qasm(fmt, program, max_qubits=self.qubits_num, limits=self.limits)
+
     def _prepare(self, fmt: ProgramFormat, program: str) -> None:
-        if fmt in (ProgramFormat.QASM2, ProgramFormat.QASM3):
-            circuit = check_qasm(fmt, program, max_qubits=self.qubits_num)
-            if circuit.num_qubits > self.qubits_num:
-                raise InvalidArgument(
-                    f"The program declares {circuit.num_qubits} qubits, but device {self.id!r} has {self.qubits_num}."
-                )
+        if self._local is not None:
+            self._local.limits = self.limits
+            self._local._prepare(fmt, program)
+        elif fmt in (ProgramFormat.QASM2, ProgramFormat.QASM3):
+            self._circuits(fmt, program)
+        else:
+            check_qir(program, self.limits)
+
+    def _circuit_of(self, record: JobRecord):
+        fmt = ProgramFormat(record.program_format)
+        if self._local is not None:
+            return self._local._circuit_of(record)
+        return self._circuits(fmt, record.program) if fmt in (ProgramFormat.QASM2, ProgramFormat.QASM3) else None
+
+    def fit_circuit(self, circuit):
+        """The circuit as the device runs it (for devices qlab's engine runs)."""
+        return super().fit_circuit(circuit) if self._local is None else self._local.fit_circuit(circuit)
+
+    def noise_model(self):
+        """The noise model from the device's calibration (for devices qlab's engine runs)."""
+        return super().noise_model() if self._local is None else self._local.noise_model()
+
+    def _summary(self) -> dict:
+        return {**super()._summary(), "runs on": self.engine}
 
     def _run(self, record: JobRecord) -> dict:
+        if self._local is not None:
+            return self._local._run(record)
         fmt = self._qdmi.ProgramFormat(ProgramFormat(record.program_format).value)
         job = self.mqt_device.submit_job(record.program, fmt, record.parameters["shots"])
         self._jobs[record.id] = job
@@ -209,11 +296,14 @@ class MqtDevice(Device):
             status = job.check()
             if status != self._qdmi.Job.Status.DONE:
                 raise Fatal(f"MQT Core device {self.id!r} finished the job {status.name}.")
-            return _results(job)
+            return _results(job, self._circuit_of(record))
         finally:
             del self._jobs[record.id]
 
     def _stop(self, job_id: str) -> None:
+        if self._local is not None:
+            self._local._stop(job_id)
+            return
         job = self._jobs.get(job_id)
         if job is None:
             return
@@ -228,23 +318,30 @@ def _pairs(coupling) -> tuple[tuple[int, int], ...] | None:
     return None if coupling is None else tuple((a.index(), b.index()) for a, b in coupling)
 
 
-def _results(job) -> dict:
-    """The results dict of :mod:`qlab.qdmi.results` from a DONE MQT Core job (bit 0 first)."""
+def _results(job, circuit) -> dict:
+    """The results dict of :mod:`qlab.qdmi.results` from a DONE MQT Core job (bit 0 first).
+
+    The state results are asked for only when the job has them: DDSIM gives
+    no state for a program with mid-circuit measurements.
+    """
     shots = [s[::-1] for s in job.get_shots()]
+    if circuit is not None and circuit.num_clbits == 0:
+        shots = [""] * len(shots)
     keys, index = np.unique(np.array(shots, dtype=str), return_inverse=True) if shots else (np.array([], dtype=str), [])
-    amplitudes = {k[::-1]: v for k, v in job.get_sparse_statevector().items()}
-    n = len(next(iter(amplitudes))) if amplitudes else 0
-    order = sorted(amplitudes)
-    values = np.array([amplitudes[k] for k in order], dtype=complex)
-    return {
-        "keys": [str(k) for k in keys],
-        "shots": np.asarray(index, dtype=np.uint32),
-        "qubits": list(range(n)),
-        "probability_keys": order,
-        "probability_values": np.abs(values) ** 2,
-        "statevector_keys": order,
-        "statevector_values": values,
-    }
+    try:
+        amplitudes = {k[::-1]: v for k, v in job.get_sparse_statevector().items()}
+    except RuntimeError as err:
+        if "Not supported" not in str(err):
+            raise
+        amplitudes = None
+    n = circuit.num_qubits if circuit is not None else len(next(iter(amplitudes))) if amplitudes else 0
+    out = {"keys": [str(k) for k in keys], "shots": np.asarray(index, dtype=np.uint32), "qubits": list(range(n))}
+    if amplitudes is not None:
+        order = sorted(amplitudes)
+        values = np.array([amplitudes[k] for k in order], dtype=complex)
+        out.update(probability_keys=order, probability_values=np.abs(values) ** 2, statevector_keys=order,
+                   statevector_values=values)
+    return out
 
 
 def to_description(device: MqtDevice) -> DeviceDescription:

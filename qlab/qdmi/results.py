@@ -11,7 +11,13 @@ Every device (simulated or adapted) stores the same results dict in the job stor
 ``statevector_keys``     (pure simulators) basis states with non-zero amplitude
 ``statevector_values``   (pure simulators) their amplitudes
 ``density_matrix``       (up to :data:`STATE_MAX_QUBITS` qubits) the final density matrix
+``outcome_probabilities``  (simulated jobs) the exact probability of each of ``keys``
 =======================  ====================================================
+
+A program without classical bits has the one empty outcome key; its shots
+and histograms raise :class:`~qlab.qdmi.errors.NotSupported` saying so
+(its probabilities and state are still there). :func:`to_result` turns a
+results dict into the :class:`qlab.Result` that :func:`qlab.simulate` returns.
 
 Keys are bitstrings whose first character is bit 0 (or qubit ``qubits[0]``);
 a dense index reads the same bitstring as a binary number, so qubit
@@ -19,9 +25,6 @@ a dense index reads the same bitstring as a binary number, so qubit
 describe the state after the last gate, before terminal measurements and
 without readout errors; shots and histograms include readout errors.
 
->>> import threading
-
-import numpy as np
 >>> results = {"keys": ["00", "11"], "shots": np.array([0, 1, 1]), "qubits": [0, 1],
 ...            "probability_keys": ["00", "11"], "probability_values": np.array([0.5, 0.5])}
 >>> result_value(results, JobResult.SHOTS)
@@ -44,7 +47,7 @@ from ..sim.result import Result, outcome_weights
 from .enums import JobResult
 from .errors import NotSupported
 
-__all__ = ["simulation_results", "result_value", "STATE_MAX_QUBITS", "DENSE_MAX_QUBITS"]
+__all__ = ["simulation_results", "result_value", "to_result", "STATE_MAX_QUBITS", "DENSE_MAX_QUBITS"]
 
 STATE_MAX_QUBITS = 8
 """Jobs on at most this many qubits keep their final density matrix (a 256 x 256 matrix at 8)."""
@@ -75,6 +78,7 @@ def simulation_results(
         "qubits": list(qubits),
         "probability_keys": [format(int(i), f"0{len(qubits)}b") if qubits else "" for i in nonzero],
         "probability_values": weights[nonzero],
+        "outcome_probabilities": p / p.sum(),
     }
     if len(qubits) <= STATE_MAX_QUBITS:
         out["density_matrix"] = result.state_of(qubits).matrix
@@ -89,6 +93,11 @@ def result_value(results: dict, kind: JobResult):
             state vector; big states are not kept); the message says why.
     """
     kind = JobResult(kind)
+    if kind in (JobResult.SHOTS, JobResult.HIST_KEYS, JobResult.HIST_VALUES) and list(results["keys"]) == [""]:
+        raise NotSupported(
+            f"The program has no classical bits, so its job has no {kind.name}: add measurements (measure q -> c, "
+            "or Circuit.measure_all()), or read PROBABILITIES_SPARSE_KEYS / DENSITY_MATRIX for the final state."
+        )
     if kind is JobResult.SHOTS:
         return ",".join(np.asarray(results["keys"], dtype=object)[np.asarray(results["shots"], dtype=np.intp)])
     if kind in (JobResult.HIST_KEYS, JobResult.HIST_VALUES):
@@ -97,6 +106,11 @@ def result_value(results: dict, kind: JobResult):
         if kind is JobResult.HIST_KEYS:
             return ",".join(results["keys"][i] for i in seen)
         return counts[seen].astype(np.uint64)
+    if kind.name.startswith("PROBABILITIES") and "probability_keys" not in results:
+        raise NotSupported(
+            f"This job has no {kind.name}: the device reports no state for it (a program with mid-circuit "
+            "measurements gives shots and histograms only)."
+        )
     if kind is JobResult.PROBABILITIES_SPARSE_KEYS:
         return ",".join(results["probability_keys"])
     if kind is JobResult.PROBABILITIES_SPARSE_VALUES:
@@ -164,3 +178,68 @@ def _statevector(results: dict) -> tuple[list[str], np.ndarray]:
     nonzero = np.flatnonzero(np.abs(psi) > 1e-12)
     n = len(results["qubits"])
     return [format(int(i), f"0{n}b") if n else "" for i in nonzero], psi[nonzero]
+
+
+def _register_key(key: str, sizes: list[int]) -> str:
+    """A key without spaces split into classical registers, as :class:`qlab.Result` writes it."""
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(key[start : start + size])
+        start += size
+    return " ".join(parts)
+
+
+class _StoredState:
+    """A job's stored final state, read the way :class:`qlab.Result` reads a simulation's.
+
+    Qubits the job's state does not describe were untouched, so in ``|0>``.
+    """
+
+    def __init__(self, results: dict):
+        self._results = results
+
+    def of(self, qubits) -> DensityMatrix:
+        qubits = [int(q) for q in qubits]
+        stored = [int(q) for q in self._results["qubits"]]
+        kept = [q for q in qubits if q in stored]
+        matrix = np.ones((1, 1), dtype=complex)
+        if kept:
+            matrix = _density_matrix(self._results).partial_trace([stored.index(q) for q in kept]).matrix
+        order = kept + [q for q in qubits if q not in stored]
+        for _ in range(len(order) - len(kept)):
+            matrix = np.kron(matrix, np.diag([1.0, 0.0]))
+        n = len(qubits)
+        perm = [order.index(q) for q in qubits]
+        matrix = matrix.reshape((2,) * 2 * n).transpose(perm + [p + n for p in perm]).reshape(2**n, 2**n)
+        return DensityMatrix(matrix, validate=False)
+
+
+def to_result(circuit: Circuit | None, results: dict, shots: int, seed: int | None, time_taken: float) -> Result:
+    """The :class:`qlab.Result` of a finished job from its stored results dict.
+
+    ``circuit`` is the circuit the device ran (``None`` for a program qlab does
+    not read, such as QIR: one register ``c`` then holds every bit). The
+    counts are the job's own shots. Devices that report no exact outcome
+    distribution get the sampled frequencies as ``probabilities``. The
+    state (``result.state``, ``state_of``) is there when the job kept it (up
+    to :data:`STATE_MAX_QUBITS` qubits).
+
+    >>> results = {"keys": ["00", "11"], "shots": np.array([0, 1, 1, 0]), "qubits": [0, 1]}
+    >>> to_result(None, results, 4, None, 0.0).counts
+    {'00': 2, '11': 2}
+    """
+    keys = list(results["keys"])
+    index = np.asarray(results["shots"], dtype=np.intp)
+    if circuit is None:
+        width = len(keys[0]) if keys else 0
+        circuit = Circuit(len(results["qubits"]), width)
+    sizes = [len(register) for register in circuit.cregs]
+    spaced = [_register_key(k, sizes) if sum(sizes) == len(k) else k for k in keys]
+    frequencies = np.bincount(index, minlength=len(keys))
+    if "outcome_probabilities" in results:
+        weights = np.asarray(results["outcome_probabilities"], dtype=float)
+    else:
+        weights = frequencies / max(len(index), 1)
+    probabilities = {k: float(w) for k, w in sorted(zip(spaced, weights)) if w > 0}
+    counts = {k: int(c) for k, c in sorted(zip(spaced, frequencies)) if c}
+    return Result(circuit, results["qubits"], probabilities, _StoredState(results), shots, seed, time_taken, counts=counts)

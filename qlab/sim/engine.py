@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -69,6 +70,7 @@ def simulate(
     seed: int | np.random.Generator | None = None,
     *,
     max_qubits: int = DEFAULT_MAX_QUBITS,
+    device: SimulationTarget | None = None,
 ) -> Result:
     """Simulate ``circuit`` under ``noise`` and return a :class:`~qlab.sim.result.Result`.
 
@@ -78,6 +80,10 @@ def simulate(
         shots: how many shots to sample, or ``None`` for exact probabilities only.
         seed: makes the sampled shots reproducible.
         max_qubits: refuse circuits that act on more qubits than this.
+        device: simulate the circuit as this device runs it: fitted to it
+            (``device.fit_circuit``: native gates, its sites and couplings)
+            and with its noise (``device.noise_model()``). A qlab device
+            (``qlab.device("training5")``) or a ``DeviceDescription``.
 
     ``result.state`` is the state of all the circuit's qubits after the whole
     circuit but before its terminal measurements, averaged over the outcomes
@@ -95,6 +101,8 @@ def simulate(
             instruction takes time; one warning per kind and call.
     """
     started = time.perf_counter()
+    if device is not None:
+        circuit, noise = _as_run_on(device, circuit, noise)
     shots = _check_shots(shots)
     seed = _check_seed(seed)
     program = lower(circuit, noise, max_qubits=max_qubits)
@@ -107,6 +115,27 @@ def simulate(
     warn_about_noise(program)
     branches = run_program(program)
     return Result.from_branches(circuit, program, branches, shots, seed, time.perf_counter() - started)
+
+
+class SimulationTarget(Protocol):
+    """What ``simulate(..., device=...)`` needs from a device."""
+
+    def fit_circuit(self, circuit: Circuit) -> Circuit:
+        """The circuit as the device runs it."""
+
+    def noise_model(self) -> NoiseModel:
+        """The device's noise."""
+
+
+def _as_run_on(device: SimulationTarget, circuit: Circuit, noise: NoiseModel | None) -> tuple[Circuit, NoiseModel]:
+    if noise is not None:
+        raise SimulationError("Cannot simulate: give noise= or device= (which brings its own noise model), not both.")
+    if not callable(getattr(device, "fit_circuit", None)) or not callable(getattr(device, "noise_model", None)):
+        raise QlabTypeError(
+            f"Cannot simulate on device={device!r}: a device must have fit_circuit(circuit) and noise_model() "
+            "(qlab.device('training5') or qlab.devices.load_device('training5'))."
+        )
+    return device.fit_circuit(circuit), device.noise_model()
 
 
 def warn_about_noise(program: Program) -> None:

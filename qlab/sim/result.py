@@ -150,7 +150,8 @@ class Result:
         time_taken: seconds spent in :func:`qlab.simulate`.
     """
 
-    def __init__(self, circuit, simulated_qubits, probabilities, final_state: FinalState, shots, seed, time_taken):
+    def __init__(self, circuit, simulated_qubits, probabilities, final_state: FinalState, shots, seed, time_taken,
+                 *, counts: dict[str, int] | None = None):
         self.circuit = circuit
         self.qubits = tuple(range(circuit.num_qubits))
         self.simulated_qubits = tuple(simulated_qubits)
@@ -163,7 +164,9 @@ class Result:
         self._counts: dict[str, int] = {}
         self._memory: list[str] | None = None
         self._memory_seed = None
-        if shots is not None:
+        if counts is not None:  # shots measured elsewhere (a device's job), not sampled here
+            self._counts = {key: int(c) for key, c in counts.items() if c}
+        elif shots is not None:
             self._sample(shots, seed)
 
     @classmethod

@@ -59,8 +59,8 @@ def check_text_size(text: str, limits: QasmLimits) -> None:
     if len(text) > limits.max_text_size:
         line = text.count("\n", 0, limits.max_text_size) + 1
         raise QasmLimitError(
-            f"Cannot read OpenQASM: the text has {len(text)} characters, more than max_text_size="
-            f"{limits.max_text_size} (crossed at line {line}); split the program or raise max_text_size.",
+            f"Cannot read OpenQASM: the text has {len(text)} characters, more than the {limits.max_text_size} "
+            f"allowed here (max_text_size; crossed at line {line}); split the program (or raise max_text_size).",
             line=line,
         )
 
@@ -75,7 +75,7 @@ def check_program_size(program: ast.Program, limits: QasmLimits) -> None:
             if qubits > limits.max_qubits:
                 raise QasmQubitLimitError(
                     f"Cannot read OpenQASM at line {node_line(node)}: the program declares {_count(qubits)} qubits, "
-                    f"more than max_qubits={limits.max_qubits} allowed here; declare fewer qubits (or raise max_qubits).",
+                    f"more than the {limits.max_qubits} allowed here (max_qubits); declare fewer qubits (or raise max_qubits).",
                     line=node_line(node),
                 )
         else:
@@ -83,7 +83,7 @@ def check_program_size(program: ast.Program, limits: QasmLimits) -> None:
             if clbits > limits.max_clbits:
                 raise QasmLimitError(
                     f"Cannot read OpenQASM at line {node_line(node)}: the program declares {_count(clbits)} classical "
-                    f"bits, more than max_clbits={limits.max_clbits} allowed here; declare fewer bits (or raise max_clbits).",
+                    f"bits, more than the {limits.max_clbits} allowed here (max_clbits); declare fewer bits (or raise max_clbits).",
                     line=node_line(node),
                 )
     _StatementCounter(program, consts, limits.max_statements).count()
@@ -104,10 +104,14 @@ def _declarations(program: ast.Program) -> Iterable[ast.QASMNode]:
 
 
 def _constants(program: ast.Program) -> dict[str, float]:
-    """The values of the program's ``const`` declarations that evaluate to numbers."""
+    """The values of the program's top-level declarations that evaluate to numbers.
+
+    ``const`` ones, and initialised classical variables too: qlab refuses
+    assignments, so those keep their first value.
+    """
     consts: dict[str, float] = {}
     for node in program.statements:
-        if isinstance(node, ast.ConstantDeclaration):
+        if isinstance(node, (ast.ConstantDeclaration, ast.ClassicalDeclaration)) and node.init_expression is not None:
             value = evaluate(node.init_expression, consts)
             if value is not None:
                 consts[node.identifier.name] = value
@@ -190,7 +194,7 @@ class _StatementCounter:
             raise QasmLimitError(
                 f"Cannot read OpenQASM at line {line}: the program expands to {_count(self.total + running)}"
                 f"{'' if self.total + running >= _BIG else ' or more'} statements (loops unrolled, gate definitions "
-                f"inlined, registers broadcast), more than max_statements={self.limit} allowed here; "
+                f"inlined, registers broadcast), more than the {self.limit} allowed here (max_statements); "
                 "shorten the program (or raise max_statements).",
                 line=line,
             )
@@ -202,10 +206,9 @@ class _StatementCounter:
         """How many statements ``node`` stands for once expanded."""
         if isinstance(node, (ast.QuantumGateDefinition, ast.SubroutineDefinition, ast.Include)):
             return 0
-        if isinstance(node, ast.ForInLoop):
+        if isinstance(node, ast.ForInLoop):  # an iteration costs at least one step, even with an empty body
             iterations = self.iterations(node.set_declaration)
-            body = self.loop_body(node) if iterations else 0
-            n = iterations * body if body else 0
+            n = iterations * max(1, self.loop_body(node)) if iterations else 0
         elif isinstance(node, ast.BranchingStatement):
             n = 1 + self.block(node.if_block) + self.block(node.else_block)
         elif isinstance(node, ast.SwitchStatement):
