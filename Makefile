@@ -42,6 +42,8 @@ bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/qdmi_jobs.py
 	$(BIN)/python benchmarks/sampling.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/chain_gates.py
+	$(BIN)/python benchmarks/qpu_remote.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

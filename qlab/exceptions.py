@@ -41,6 +41,18 @@ __all__ = [
     "JobStateError",
     "JobQueueError",
     "JobStoreError",
+    "PluginError",
+    "ProgramError",
+    "ProgramPanic",
+    "EmulatorTimeout",
+    "ChainError",
+    "ChainDefinitionError",
+    "ChainPluginError",
+    "QPUDataError",
+    "WireFormatError",
+    "ResourceLimitError",
+    "AuthenticationError",
+    "RemoteQPUError",
 ]
 
 
@@ -151,3 +163,84 @@ class JobQueueError(QlabError, RuntimeError):
 
 class JobStoreError(QlabError):
     """A job store file cannot be opened or was written by an incompatible qlab."""
+
+
+# ----------------------------------------------------------------- emulator
+class PluginError(QlabError, ValueError):
+    """An emulator plugin is configured wrongly or incompatible (a parameter, its API version, an unknown name)."""
+
+
+class ProgramError(QlabError, RuntimeError):
+    """A hybrid program misused the emulator: a freed qubit, a second measurement, no qubit left, ...
+
+    Attributes:
+        shot: the shot in which it happened (``None`` outside a run).
+    """
+
+    def __init__(self, message: str, shot: int | None = None):
+        super().__init__(message)
+        self.shot = shot
+
+
+class ProgramPanic(QlabError, RuntimeError):
+    """A program called ``panic`` (or exited with a code >= 1000): every remaining shot was stopped.
+
+    Attributes:
+        result: the shots that ran, the panicking one last (an ``EmulatorResult``).
+    """
+
+    def __init__(self, message: str, result=None):
+        super().__init__(message)
+        self.result = result
+
+
+class EmulatorTimeout(QlabTimeoutError):
+    """An emulator run ran out of time.
+
+    Attributes:
+        result: the shots completed before the timeout (an ``EmulatorResult``).
+    """
+
+    def __init__(self, message: str, result=None):
+        super().__init__(message)
+        self.result = result
+
+
+# -------------------------------------------------------------------- chain
+class ChainError(QlabError, RuntimeError):
+    """A plugin chain was used wrongly (wait before start, a deadlock between host and frontend, ...)."""
+
+
+class ChainDefinitionError(QlabError, ValueError):
+    """A plugin definition, identifier, gate or measurement is malformed (the message says what is allowed)."""
+
+
+class ChainPluginError(ChainError):
+    """A plugin of a chain failed: a callback raised, or its process died.
+
+    Attributes:
+        plugin: the name of the plugin that failed.
+    """
+
+    def __init__(self, message: str, plugin: str | None = None):
+        super().__init__(message)
+        self.plugin = plugin
+# ---------------------------------------------------------------------- qpu
+class QPUDataError(QlabError, ValueError):
+    """A QPU job, batch, result or observable is malformed (the message names the field)."""
+
+
+class WireFormatError(QPUDataError):
+    """A request or response of the QPU wire format is malformed, truncated or too large."""
+
+
+class ResourceLimitError(QlabError, ValueError):
+    """A batch needs more than a QPU's allocation limits allow (named job, resource, estimate and limit)."""
+
+
+class AuthenticationError(QlabError, PermissionError):
+    """A QPU server refused a call: its bearer token is missing or wrong."""
+
+
+class RemoteQPUError(QlabError, ConnectionError):
+    """A QPU server could not be reached, dropped the connection, or failed in a way qlab does not name."""

@@ -197,3 +197,42 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+# ---------------------------------------------------------------- the emulator notebook
+EMULATOR = ROOT / "notebooks" / "04_emulator_runtime.ipynb"
+
+
+def test_emulator_notebook_teleports_the_state(executed):
+    text = stdout(code_cell(executed(EMULATOR), "fidelity of the received qubit"))
+    assert float(text.split(":")[-1]) == pytest.approx(1, abs=1e-9)
+
+
+def test_emulator_notebook_compares_runtime_metrics(executed):
+    html = code_cell(executed(EMULATOR), 'table.loc["runtime"]').outputs[-1]["data"]["text/html"]
+    for needle in ("rz_individual_count", "rxy_batch_count", "SoftRZRuntime", "SimpleRuntime"):
+        assert needle in html
+
+
+def test_emulator_notebook_plots_rus_and_the_device_decay(executed):
+    nb = executed(EMULATOR)
+    assert "image/png" in mime_types(code_cell(nb, "def repeat_until_success"))
+    assert "image/png" in mime_types(code_cell(nb, "T1 decay on training5"))
+
+
+# ------------------------------------------------------------- the plugin chain
+CHAIN = ROOT / "notebooks" / "06_plugin_chain.ipynb"
+
+
+def test_chain_notebook_draws_the_chain_with_counters(executed):
+    nb = executed(CHAIN)
+    for needle in ("sim  # the diagram", "threads and processes agree"):
+        cell = code_cell(nb, needle)
+        svg = next(out["data"]["image/svg+xml"] for out in cell.outputs if "image/svg+xml" in out.get("data", {}))
+        assert "<svg" in svg and "gates" in svg and "tally" in svg
+
+
+def test_chain_notebook_runs_threads_and_processes_alike(executed):
+    nb = executed(CHAIN)
+    assert "threads and processes agree: True" in stdout(code_cell(nb, "threads and processes agree"))
+    assert "same counts: True" in stdout(code_cell(nb, "Reproduction.load(path)"))
+    assert "application/vnd.jupyter.widget-view+json" in mime_types(code_cell(nb, "view = ChainDiagram(live)"))

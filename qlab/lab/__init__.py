@@ -12,6 +12,9 @@ import importlib
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "ChainDiagram": "qlab.lab.chain",
+    "EmulatorView": "qlab.lab.emulator",
+    "QPUView": "qlab.lab.qpu",
 }
 
 __all__ = sorted(_LAZY)

@@ -194,6 +194,23 @@ class DensityMatrixBackend:
         self._collapse(qubit, outcome, p)
         return p
 
+    # ---------------------------------------------------------- snapshots
+    def snapshot(self) -> tuple:
+        """A copy of the state, the clocks and the id counter (not the random generator)."""
+        return self._state.copy(), dict(self._scheduler.clock), self._next_id
+
+    def restore(self, snapshot: tuple) -> None:
+        """Continue from a :meth:`snapshot` (which stays usable); the random generator is kept.
+
+        >>> b = DensityMatrixBackend(seed=1); q, = b.allocate(1); saved = b.snapshot()
+        >>> b.apply_gate("x", [q]); b.restore(saved); b.probability_of_one(q)
+        0.0
+        """
+        state, clock, next_id = snapshot
+        self._state = state.copy()
+        self._scheduler.clock = dict(clock)
+        self._next_id = next_id
+
     # ------------------------------------------------------------ read
     def state(self, qubits: Sequence[int] | None = None) -> DensityMatrix:
         """The density matrix of ``qubits`` (default: all, in allocation order)."""

@@ -179,7 +179,9 @@ def run_program(program: Program, stop: threading.Event | None = None) -> dict[t
                 raise SimulationError(
                     f"Cannot simulate: mid-circuit measurements produced {len(branches)} distinct classical "
                     f"records, more than the {limit} branch states that fit in {BRANCH_MEMORY_BYTES / 2**30:.0f} GiB "
-                    f"at {len(program.qubits)} qubits; measure into fewer distinct bits or reuse them."
+                    f"at {len(program.qubits)} qubits; measure into fewer distinct bits or reuse them, or sample it shot by shot "
+                    "with the emulator: qlab.emulator.Emulator(n_qubits, simulator=qlab.emulator.StatevectorSimulator())"
+                    ".run(circuit, shots)."
                 )
         elif isinstance(step, Conditional):
             for record, state in branches.items():
