@@ -53,6 +53,9 @@ __all__ = [
     "ResourceLimitError",
     "AuthenticationError",
     "RemoteQPUError",
+    "CompilerError",
+    "CompilationCanceledError",
+    "VerificationError",
 ]
 
 
@@ -244,3 +247,14 @@ class AuthenticationError(QlabError, PermissionError):
 
 class RemoteQPUError(QlabError, ConnectionError):
     """A QPU server could not be reached, dropped the connection, or failed in a way qlab does not name."""
+# ----------------------------------------------------------------- compiler
+class CompilerError(QlabError, RuntimeError):
+    """The compiler runtime was used wrongly (closed compiler, no running compilation, bad map arguments)."""
+
+
+class CompilationCanceledError(CompilerError):
+    """The result of a compilation that was cancelled was asked for."""
+
+
+class VerificationError(QlabError, ValueError):
+    """A compiled circuit does not implement the unitary of its input (up to phase and qubit layout)."""

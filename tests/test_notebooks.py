@@ -307,3 +307,19 @@ def test_exercises_say_right_to_right_answers_and_hint_on_wrong_ones(kernel_dir)
     wrong_nb = execute(_answered(wrong), EXERCISES.parent, kernel_dir)
     text = "".join(stdout(c) for c in wrong_nb.cells if c.cell_type == "code")
     assert text.count("not yet. Hint:") == 5, text
+# ------------------------------------------------------------ the compiler runtime
+COMPILER_NOTEBOOK = ROOT / "notebooks" / "05_compiler_runtime.ipynb"
+
+
+def test_compiler_notebook_gains_fidelity_on_sc20(executed):
+    nb = executed(COMPILER_NOTEBOOK)
+    text = stdout(code_cell(nb, "classical_fidelity(ideal"))
+    level0, level3 = (float(x) for x in re.search(r"level 0: (\d\.\d+), at level 3: (\d\.\d+)", text).groups())
+    assert 0 < level0 < level3 <= 1
+    assert "image/png" in mime_types(code_cell(nb, "classical_fidelity(ideal"))
+
+
+def test_compiler_notebook_tables_the_two_qubit_gates(executed):
+    html = code_cell(executed(COMPILER_NOTEBOOK), "table = pd.DataFrame(").outputs[-1]["data"]["text/html"]
+    for column in ("two-qubit gates in", "cz out", "compile seconds"):
+        assert column in html

@@ -1,0 +1,156 @@
+"""Gate-level rewriting passes: unrolling, fitting to a device, one-qubit merging, peephole cancellation.
+
+>>> from qlab import Circuit
+>>> c = Circuit(2).h(0).h(0).cx(0, 1).cx(0, 1).t(1).s(1)
+>>> MergeSingleQubitGates().run(CancelInversePairs().run(c, {}), {})
+Circuit(2).u3(0.0, 1.1780972450961724, 1.1780972450961724, 1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+
+from ...circuit import Circuit
+from ...circuit.gates import gate_matrix
+from ...circuit.instruction import Instruction
+from ...devices.natives import one_qubit_gates, unroll
+from ...devices.placement import fit_circuit
+from ..kak import two_qubit_gates
+from .base import WORK_GATES, BasePass, rebuild
+
+__all__ = ["Unroll", "FitToTarget", "MergeSingleQubitGates", "CancelInversePairs"]
+
+
+def _expand_two_qubit_unitaries(circuit: Circuit) -> Circuit:
+    """User 4x4 matrices written as ``u3`` and ``cx`` (exact KAK synthesis)."""
+    if not any(ins.name == "unitary" and len(ins.qubits) == 2 for ins in circuit):
+        return circuit
+    out = []
+    for ins in circuit:
+        if ins.name == "unitary" and len(ins.qubits) == 2:
+            out.extend(Instruction(n, q, p, condition=ins.condition) for n, q, p in two_qubit_gates(ins.matrix, ins.qubits))
+        else:
+            out.append(ins)
+    return rebuild(circuit, out)
+
+
+class Unroll(BasePass):
+    """Write every gate in ``natives`` (default: the target's natives) with :func:`qlab.devices.unroll`.
+
+    Two-qubit user matrices are first synthesised exactly (KAK).
+
+    Args:
+        natives: gate names to write the circuit in; ``None`` for ``data["target"].native_gates``.
+    """
+
+    def __init__(self, natives: Collection[str] | None = None):
+        self.natives = None if natives is None else sorted(natives)
+
+    def run(self, circuit: Circuit, data: dict) -> Circuit:
+        natives = self.natives if self.natives is not None else data["target"].native_gates
+        return unroll(_expand_two_qubit_unitaries(circuit), natives)
+
+
+class FitToTarget(BasePass):
+    """The routed circuit in the target's native gates; for a qlab device, fitted to it with
+    :func:`qlab.devices.fit_circuit` (calibrated orientations, site checks)."""
+
+    def run(self, circuit: Circuit, data: dict) -> Circuit:
+        target = data["target"]
+        if target.description is not None:
+            return fit_circuit(circuit, target.description)
+        return unroll(circuit, target.native_gates)
+
+
+_SELF_INVERSE = {"cx": False, "cy": False, "cz": True, "swap": True, "x": False, "y": False, "z": False, "h": False}
+"""Self-inverse gates without parameters -> whether their qubits may come in either order."""
+
+
+class MergeSingleQubitGates(BasePass):
+    """Multiply every run of one-qubit gates on a qubit into one gate of ``natives`` (dropped if it is the identity).
+
+    Args:
+        natives: the one-qubit gate set to write merged runs in (default ``u3``).
+    """
+
+    def __init__(self, natives: Collection[str] = ("u3",)):
+        self.natives = sorted(natives)
+
+    def run(self, circuit: Circuit, data: dict) -> Circuit:
+        natives = frozenset(self.natives)
+        out: list[Instruction | None] = []
+        runs: dict[int, list[int]] = {}
+
+        def flush(q: int) -> None:
+            run = runs.pop(q, [])
+            if not run:
+                return
+            if len(run) == 1 and out[run[0]].name in natives:
+                return
+            u = np.eye(2, dtype=complex)
+            for i in run:
+                ins = out[i]
+                u = (ins.matrix if ins.name == "unitary" else gate_matrix(ins.name, ins.params)) @ u
+            replacement = [Instruction(n, qs, p) for n, qs, p in one_qubit_gates(u, q, natives)]
+            for i in run:
+                out[i] = None
+            out[run[-1]] = replacement  # type: ignore[call-overload]
+
+        for ins in circuit:
+            if ins.is_gate and len(ins.qubits) == 1 and ins.condition is None:
+                runs.setdefault(ins.qubits[0], []).append(len(out))
+            else:
+                for q in ins.qubits:
+                    flush(q)
+            out.append(ins)
+        for q in list(runs):
+            flush(q)
+        flat: list[Instruction] = []
+        for item in out:
+            if isinstance(item, list):
+                flat.extend(item)
+            elif item is not None:
+                flat.append(item)
+        return rebuild(circuit, flat)
+
+
+class CancelInversePairs(BasePass):
+    """Remove neighbouring pairs of a self-inverse gate (``cx``, ``cz``, ``swap``, ``h``, Paulis) on the same qubits.
+
+    Two gates are neighbours when nothing acts on any of their qubits in between;
+    pairs that become neighbours when an inner pair goes cancel too.
+    """
+
+    def run(self, circuit: Circuit, data: dict) -> Circuit:
+        out: list[Instruction | None] = []
+        last: dict[int, list[int]] = {}
+        for ins in circuit:
+            if self._cancels(ins, out, last):
+                prev = last[ins.qubits[0]][-1]
+                out[prev] = None
+                for q in ins.qubits:
+                    last[q].pop()
+                continue
+            for q in ins.qubits:
+                last.setdefault(q, []).append(len(out))
+            out.append(ins)
+        return rebuild(circuit, [ins for ins in out if ins is not None])
+
+    @staticmethod
+    def _cancels(ins: Instruction, out: list, last: dict[int, list[int]]) -> bool:
+        symmetric = _SELF_INVERSE.get(ins.name)
+        if symmetric is None or ins.condition is not None:
+            return False
+        tops = {last[q][-1] if last.get(q) else None for q in ins.qubits}
+        if len(tops) != 1 or None in tops:
+            return False
+        prev = out[tops.pop()]
+        if prev is None or prev.name != ins.name or prev.condition is not None:
+            return False
+        return prev.qubits == ins.qubits or (symmetric and sorted(prev.qubits) == sorted(ins.qubits))
+
+
+BASIS = Unroll(WORK_GATES)
+"""Unroll into the work basis ``u3`` + ``cx``."""

@@ -1,0 +1,281 @@
+"""Compiler passes against independent references: dense NumPy unitaries, permutation matrices, textbook gates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.linalg import expm
+from scipy.stats import unitary_group
+from threadpoolctl import threadpool_limits
+
+from qlab import Circuit
+from qlab.circuit import gate_matrix
+from qlab.compiler import CompilationTask, Target, compile_for, kak, optimization_passes, two_qubit_gates
+from qlab.compiler.execution import run_passes
+from qlab.compiler.passes import (
+    CancelInversePairs,
+    MergeSingleQubitGates,
+    SabreRouting,
+    TwoQubitResynthesis,
+    Unroll,
+    VerifyEquivalence,
+)
+from qlab.devices import load_device
+from qlab.exceptions import CircuitError, CompilerError, QlabTypeError, VerificationError
+
+X = np.array([[0, 1], [1, 0]], dtype=complex)
+Y = np.array([[0, -1j], [1j, 0]])
+Z = np.diag([1.0 + 0j, -1.0])
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """Small dense products: BLAS threads only wait for each other when the cores are busy."""
+    with threadpool_limits(1):
+        yield
+
+
+# ----------------------------------------------------------- plain NumPy references
+def bit_permutation(n: int, where: list[int]) -> np.ndarray:
+    """The 2^n permutation matrix that moves qubit ``i`` to position ``where[i]`` (qubit 0 most significant)."""
+    p = np.zeros((2**n, 2**n))
+    for index in range(2**n):
+        bits = [(index >> (n - 1 - i)) & 1 for i in range(n)]
+        moved = [0] * n
+        for i, b in enumerate(bits):
+            moved[where[i]] = b
+        p[int("".join(map(str, moved)), 2), index] = 1
+    return p
+
+
+def dense_unitary(circuit: Circuit, n: int | None = None) -> np.ndarray:
+    """The circuit's unitary built from Kronecker products and permutation matrices (measurements skipped)."""
+    n = circuit.num_qubits if n is None else n
+    u = np.eye(2**n, dtype=complex)
+    for ins in circuit:
+        if ins.name in ("measure", "barrier"):
+            continue
+        m = gate_matrix(ins.name, ins.params)
+        k = len(ins.qubits)
+        rest = [q for q in range(n) if q not in ins.qubits]
+        order = list(ins.qubits) + rest                  # position j holds qubit order[j]
+        to_front = bit_permutation(n, [order.index(q) for q in range(n)])
+        u = to_front.T @ np.kron(m, np.eye(2 ** (n - k))) @ to_front @ u
+    return u
+
+
+def equal_up_to_phase(a: np.ndarray, b: np.ndarray, atol: float = 1e-7) -> bool:
+    k = np.argmax(np.abs(b))
+    phase = a.flat[k] / b.flat[k]
+    return abs(abs(phase) - 1) < atol and np.allclose(a, phase * b, atol=atol)
+
+
+def random_circuit(n: int, gates: int, seed: int) -> Circuit:
+    rng = np.random.default_rng(seed)
+    c = Circuit(n, n)
+    one = ["h", "t", "s", "x", "sx", "rx", "rz", "u3"]
+    two = ["cx", "cz", "swap", "rzz", "cp", "cy", "iswap"]
+    for _ in range(gates):
+        r = rng.random()
+        if r < 0.45:
+            name = str(rng.choice(one))
+            params = tuple(rng.uniform(-np.pi, np.pi, {"rx": 1, "rz": 1, "u3": 3}.get(name, 0)))
+            c.append(name, [int(rng.integers(n))], params)
+        elif r < 0.95 or n < 3:
+            name = str(rng.choice(two))
+            a, b = (int(q) for q in rng.choice(n, 2, replace=False))
+            c.append(name, [a, b], tuple(rng.uniform(-np.pi, np.pi, {"rzz": 1, "cp": 1}.get(name, 0))))
+        else:
+            c.append("ccx", [int(q) for q in rng.choice(n, 3, replace=False)])
+    return c
+
+
+def assert_compiled_correctly(original: Circuit, compiled: Circuit, data: dict, target: Target) -> None:
+    n = target.num_qubits
+    for ins in compiled:
+        assert ins.name in target.native_gates | {"measure", "barrier"}, ins
+        if ins.is_gate and len(ins.qubits) == 2:
+            assert target.is_coupled(*ins.qubits), f"{ins} acts on uncoupled qubits"
+    initial, final = data["initial_layout"], data["final_layout"]
+    assert sorted(initial) == sorted(final) == list(range(n))
+    u = dense_unitary(original, n)
+    expected = bit_permutation(n, final) @ u @ bit_permutation(n, initial).T
+    assert equal_up_to_phase(dense_unitary(compiled, n), expected)
+
+
+# ------------------------------------------------------------------------------ KAK
+@pytest.mark.parametrize("seed", range(16))
+def test_kak_of_haar_random_unitaries_rebuilds_them(seed):
+    u = unitary_group.rvs(4, random_state=seed)
+    d = kak(u)
+    a, b, c = d.coefficients
+    interaction = expm(1j * (a * np.kron(X, X) + b * np.kron(Y, Y) + c * np.kron(Z, Z)))
+    rebuilt = np.exp(1j * d.phase) * np.kron(*d.after) @ interaction @ np.kron(*d.before)
+    np.testing.assert_allclose(rebuilt, u, atol=1e-9)
+    for m in d.before + d.after:
+        np.testing.assert_allclose(m @ m.conj().T, np.eye(2), atol=1e-9)
+    circuit = Circuit(2)
+    for name, qubits, params in two_qubit_gates(u):
+        circuit.append(name, qubits, params)
+    assert equal_up_to_phase(dense_unitary(circuit), u)
+    assert circuit.count_ops()["cx"] == 3
+
+
+@pytest.mark.parametrize(
+    ("matrix", "cx"),
+    [
+        (np.kron(gate_matrix("h"), gate_matrix("t")), 0),
+        (gate_matrix("cx"), 1),
+        (gate_matrix("cz"), 1),
+        (gate_matrix("cy"), 1),
+        (gate_matrix("rxx", (np.pi / 2,)), 1),
+        (gate_matrix("ryy", (-np.pi / 2,)), 1),
+        (gate_matrix("rzz", (0.3,)), 2),
+        (gate_matrix("cp", (1.1,)), 2),
+        (gate_matrix("iswap"), 2),
+        (gate_matrix("rxx", (0.4,)) @ gate_matrix("ryy", (0.2,)), 2),
+        (gate_matrix("swap"), 3),
+        (gate_matrix("swap") @ gate_matrix("cx"), 2),
+    ],
+)
+def test_two_qubit_synthesis_uses_the_fewest_cx(matrix, cx):
+    gates = two_qubit_gates(matrix, (1, 0))
+    circuit = Circuit(2)
+    for name, qubits, params in gates:
+        circuit.append(name, qubits, params)
+    assert circuit.count_ops().get("cx", 0) == cx
+    assert equal_up_to_phase(dense_unitary(circuit), bit_permutation(2, [1, 0]) @ matrix @ bit_permutation(2, [1, 0]).T)
+
+
+def test_kak_refuses_non_unitaries():
+    with pytest.raises(CircuitError, match="kak needs a 4x4 unitary"):
+        kak(np.ones((4, 4)))
+    with pytest.raises(CircuitError, match="kak needs a 4x4 unitary"):
+        kak(np.eye(2))
+
+
+# ------------------------------------------------------------------- single passes
+def test_merge_and_cancel_keep_the_unitary():
+    c = Circuit(3).h(0).h(0).t(1).cx(0, 1).cx(0, 1).s(1).x(2).cz(1, 2).cz(2, 1).rz(0.3, 2).rz(-0.3, 2)
+    out = MergeSingleQubitGates().run(CancelInversePairs().run(c, {}), {})
+    assert out.count_ops() == {"u3": 2}   # t.s on qubit 1, x on qubit 2
+    assert equal_up_to_phase(dense_unitary(out), dense_unitary(c))
+
+
+def test_resynthesis_lowers_cx_and_keeps_the_unitary():
+    c = Circuit(3).cx(0, 1).rz(0.2, 1).cx(0, 1).cx(1, 2).cx(2, 1).cx(1, 2).h(0).cx(1, 2)
+    out = TwoQubitResynthesis().run(c, {})
+    assert out.count_ops()["cx"] == 2 + 2   # zz rotation: 2 CX; swap then cx: 2 CX
+    assert equal_up_to_phase(dense_unitary(out), dense_unitary(c))
+
+
+def test_routing_on_a_line_respects_coupling_and_meaning():
+    c = random_circuit(5, 40, seed=3)
+    basis = Unroll({"u3", "cx"}).run(c, {})
+    target = Target.line(5)
+    data = {"target": target, "seed": 1}
+    routed = SabreRouting().run(basis, data)
+    assert routed.count_ops().get("swap", 0) > 0
+    for ins in routed:
+        if len(ins.qubits) == 2:
+            assert target.is_coupled(*ins.qubits)
+    n = 5
+    expected = bit_permutation(n, data["final_layout"]) @ dense_unitary(c) @ bit_permutation(n, data["initial_layout"]).T
+    assert equal_up_to_phase(dense_unitary(routed), expected)
+
+
+# --------------------------------------------------------------- whole compilations
+TARGETS = [Target.line(5), Target.grid(2, 3), Target(5, ((0, 1), (1, 2), (2, 3), (3, 4), (4, 0)), name="ring"),
+           Target(4), Target(5, ((0, 1), (1, 2), (1, 3), (3, 4)), native_gates={"rz", "sx", "x", "cz"}, name="tee")]
+
+
+@pytest.mark.parametrize(("level", "target"), [(level, t) for level in (0, 1, 2) for t in TARGETS] + [(3, TARGETS[0]), (3, TARGETS[4])],
+                         ids=lambda x: x.name if isinstance(x, Target) else f"level{x}")
+def test_random_circuits_compile_correctly(level, target):
+    for seed in range(2 if level < 3 else 1):
+        c = random_circuit(min(4, target.num_qubits), 30, seed=seed + 10 * level)
+        compiled, data = run_passes(c, optimization_passes(level), target, seed=seed)
+        assert_compiled_correctly(c, compiled, data, target)
+
+
+def test_higher_levels_use_fewer_cx():
+    c = random_circuit(5, 40, seed=7)
+    counts = [run_passes(c, optimization_passes(level), Target.line(5), seed=0)[1]["cx_after"] for level in range(4)]
+    assert counts[2] < counts[0] and counts[3] <= counts[2]
+
+
+def test_measurements_follow_their_qubits():
+    c = Circuit(4).h(0).cx(0, 3).cx(1, 3).cx(2, 0).measure_all()
+    compiled, data = run_passes(c, optimization_passes(2), Target.line(4), seed=0)
+    measures = [(ins.qubits[0], ins.clbits[0]) for ins in compiled if ins.name == "measure"]
+    assert sorted(measures, key=lambda m: m[1]) == [(data["final_layout"][q], q) for q in range(4)]
+    assert all(ins.name == "measure" for ins in list(compiled)[-4:])
+
+
+def test_compile_for_sc20_fits_the_device():
+    sc20 = load_device("sc20")
+    c = random_circuit(6, 40, seed=2).measure_all()
+    compiled = compile_for(sc20, c)
+    assert compiled.num_qubits == 20
+    assert {ins.name for ins in compiled} <= sc20.native_gates | {"barrier"}
+    assert all(sc20.is_coupled(*ins.qubits) for ins in compiled if len(ins.qubits) == 2)
+    task = CompilationTask(c, [*optimization_passes(2), VerifyEquivalence()], sc20, seed=0)
+    run_passes(task.circuit, task.passes, task.target, task.seed)  # raises if not equivalent
+
+
+def test_verification_catches_a_wrong_circuit():
+    class Sabotage(Unroll):
+        def run(self, circuit, data):
+            return super().run(circuit, data).x(0)
+
+    c = Circuit(3).h(0).cx(0, 2)
+    with pytest.raises(VerificationError, match="does not implement its input"):
+        run_passes(c, [*optimization_passes(1), Sabotage({"u3", "cx"}), VerifyEquivalence()], Target.line(3))
+
+
+def test_verification_skips_what_it_cannot_check(caplog):
+    c = Circuit(12).h(0)
+    for q in range(11):
+        c.cx(q, q + 1)
+    _, data = run_passes(c, [VerifyEquivalence()], Target(12))
+    assert data["verified"] is None and "more than 10" in caplog.text
+
+
+def test_bad_tasks_and_targets_are_refused():
+    with pytest.raises(CompilerError, match="does not connect all 3 qubits"):
+        Target(3, ((0, 1),))
+    with pytest.raises(CompilerError, match="must join two different qubits in 0..2"):
+        Target(3, ((0, 3), (1, 2)))
+    with pytest.raises(CompilerError, match="Cannot compile a 5-qubit circuit for target 'line-3'"):
+        CompilationTask(Circuit(5), [], Target.line(3))
+    with pytest.raises(QlabTypeError, match="has no run"):
+        CompilationTask(Circuit(1), [object()])
+    with pytest.raises(QlabTypeError, match="expected a DeviceDescription"):
+        CompilationTask(Circuit(1), [], target="sc20")
+    with pytest.raises(CompilerError, match="Unknown optimization level 4"):
+        optimization_passes(4)
+    with pytest.raises(CompilerError, match="routing needs one- and two-qubit gates"):
+        run_passes(Circuit(3).ccx(0, 1, 2), [SabreRouting()], Target.line(3))
+
+
+def test_a_qdmi_device_runs_what_it_refused_once_compiled():
+    from qlab.qdmi import JobParameter, JobResult, Session
+
+    ghz = Circuit(4).h(0).cx(0, 1).cx(0, 2).cx(0, 3).measure_all()
+    with Session(store=":memory:", mqt=False) as session:
+        device = session.device("sc20")
+
+        def run(circuit):
+            job = device.create_job()
+            job.set_parameter(JobParameter.PROGRAMFORMAT, "qasm3")
+            job.set_parameter(JobParameter.PROGRAM, circuit.to_qasm(3))
+            job.set_parameter(JobParameter.SHOTSNUM, 500)
+            job.set_parameter(JobParameter.SEED, 1)
+            job.submit()
+            job.wait()
+            return dict(zip(job.get_results(JobResult.HIST_KEYS).split(","), job.get_results(JobResult.HIST_VALUES)))
+
+        with pytest.raises(Exception, match="routing comes with the compiler"):
+            run(ghz)
+        counts = run(compile_for(device, ghz))
+    assert counts["0000"] + counts["1111"] > 0.8 * 500   # a GHZ state on the noisy lattice

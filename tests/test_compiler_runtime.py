@@ -1,0 +1,275 @@
+"""The compile-time runtime on a real (small, local) Dask cluster: tasks, subtasks, logging, failures."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+
+import cloudpickle
+import pytest
+
+from qlab import Circuit
+from qlab.compiler import CompilationTask, Compiler, Target, get_runtime
+from qlab.compiler.passes import BasePass
+from qlab.exceptions import CompilationCanceledError, CompilerError, JobNotFoundError, QlabTimeoutError
+from qlab.jobs import JobStatus
+
+# Workers import nothing from the tests directory: send this module's passes and functions by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+TIMEOUT = 120.0
+"""Seconds any test waits for a compilation at most (only reached when something is broken)."""
+
+LOGGER = "qlab_test_compiler_pass"
+
+
+@pytest.fixture(scope="module")
+def compiler():
+    with Compiler(num_workers=2, store=":memory:", dashboard=True) as opened:
+        yield opened
+
+
+def square(x):
+    return x * x
+
+
+def tree(depth: int) -> int:
+    """Leaves of a binary tree of subtasks, each level started by the one above."""
+    if depth == 0:
+        return 1
+    runtime = get_runtime()
+    return sum(runtime.wait(runtime.map(tree, [depth - 1, depth - 1], chunksize=1)))
+
+
+def boom(x):
+    raise ValueError(f"bad input {x}")
+
+
+def chatty(x):
+    logging.getLogger(LOGGER).info("subtask sees %d in pid %d", x, os.getpid())
+    return x
+
+
+class Probe(BasePass):
+    """Runs ``fn(runtime, data)`` inside the compilation and keeps what it returns in ``data['probe']``."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def run(self, circuit, data):
+        data["probe"] = self.fn(get_runtime(), data)
+        return circuit
+
+
+def _probe(compiler, fn):
+    return compiler.compile(Circuit(1), [Probe(fn)], progress=False, timeout=TIMEOUT).data["probe"]
+
+
+def test_a_compilation_runs_on_the_cluster_and_is_a_job(compiler):
+    circuit = Circuit(3).h(0).cx(0, 1).cx(0, 2).measure_all()
+    task_id = compiler.submit(CompilationTask(circuit, [Probe(lambda rt, data: os.getpid())], Target.line(3)))
+    result = compiler.result(task_id, timeout=TIMEOUT)
+    assert result.data["probe"] != os.getpid()
+    assert result.circuit == circuit
+    assert compiler.status(task_id) is JobStatus.DONE
+    record = compiler.store.get(task_id)
+    assert (record.family, record.device, record.status) == ("compiler", "line-3", JobStatus.DONE)
+    assert record.results["passes"] == ["Probe"] and record.results["cx_before"] == 2
+    assert list(record.timestamps) == ["created", "submitted", "running", "done"]
+
+
+def test_the_dashboard_link_answers(compiler):
+    import urllib.request
+
+    compiler.client  # started
+    link = compiler.dashboard_link
+    assert link.startswith("http://127.0.0.1:") and not link.startswith("http://127.0.0.1:8787/")
+    with urllib.request.urlopen(link, timeout=60) as response:
+        assert response.status == 200 and b"Dask" in response.read()
+
+
+def test_submit_wait_and_map_inside_a_pass(compiler):
+    def work(runtime, data):
+        one = runtime.wait(runtime.submit(square, 7))
+        many = runtime.map(square, range(1000))
+        return one, runtime.wait(many), len(many._futures)
+
+    one, many, chunks = _probe(compiler, work)
+    assert one == 49
+    assert many == [x * x for x in range(1000)]
+    assert chunks <= 16  # thousands of tiny calls become a few Dask tasks
+
+
+def test_next_reports_each_result_once_with_its_index(compiler):
+    def work(runtime, data):
+        future = runtime.map(square, range(10), chunksize=3)
+        seen = []
+        while batch := runtime.next(future):
+            seen.extend(batch)
+        return sorted(seen)
+
+    assert _probe(compiler, work) == [(i, i * i) for i in range(10)]
+
+
+def test_subtasks_start_subtasks_without_deadlock(compiler):
+    # 2 worker threads in all; 2^5 leaves under 31 waiting parents
+    assert _probe(compiler, lambda rt, data: rt.wait(rt.submit(tree, 5))) == 32
+
+
+def test_get_runtime_outside_a_compilation_says_so():
+    with pytest.raises(CompilerError, match="outside a running compilation"):
+        get_runtime()
+
+
+def test_handle_refuses_bad_arguments(compiler):
+    def work(runtime, data):
+        out = []
+        for call in (lambda: runtime.map(square, []), lambda: runtime.map(square, [1], chunksize=0),
+                     lambda: runtime.submit(42), lambda: runtime.wait([1])):
+            try:
+                call()
+            except Exception as err:  # noqa: BLE001 - the test reports what was raised
+                out.append(f"{type(err).__name__}: {err}")
+        return out
+
+    messages = _probe(compiler, work)
+    assert messages[0].startswith("CompilerError: RuntimeHandle.map got no items")
+    assert messages[1].startswith("CompilerError: RuntimeHandle.map: chunksize must be a positive int")
+    assert messages[2].startswith("QlabTypeError: RuntimeHandle.submit needs a callable")
+    assert messages[3].startswith("QlabTypeError: Expected a SubtaskFuture")
+
+
+def test_logs_from_passes_and_subtasks_reach_the_client_with_their_context(compiler, caplog):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+
+    def work(runtime, data):
+        logging.getLogger(LOGGER).info("pass starts")
+        return runtime.wait(runtime.map(chatty, [1, 2], task_name="chatty", chunksize=1))
+
+    task_id = compiler.submit(CompilationTask(Circuit(1), [Probe(work)]))
+    compiler.result(task_id, timeout=TIMEOUT)
+    records = [r for r in caplog.records if r.name == LOGGER]
+    messages = sorted(r.getMessage() for r in records)
+    assert messages[0] == f"pass starts [compilation={task_id}]"
+    assert messages[1].startswith("subtask sees 1 in pid") and messages[1].endswith(f"[compilation={task_id}, subtask=chatty]")
+    assert messages[2].startswith("subtask sees 2 in pid")
+    assert all(r.process != os.getpid() for r in records)
+
+
+def test_a_subtask_exception_reaches_the_pass_as_itself(compiler):
+    def work(runtime, data):
+        try:
+            runtime.wait(runtime.submit(boom, 3))
+        except ValueError as err:
+            return type(err).__name__, str(err), "".join(traceback.format_exception(err))
+        return None
+
+    name, message, trace = _probe(compiler, work)
+    assert (name, message) == ("ValueError", "bad input 3")
+    assert ", in boom\n" in trace and trace.endswith("ValueError: bad input 3\n")  # the remote frames
+
+
+def test_an_uncaught_exception_fails_the_compilation_and_the_compiler_stays_usable(compiler):
+    task_id = compiler.submit(CompilationTask(Circuit(1), [Probe(lambda rt, data: rt.wait(rt.submit(boom, 5)))]))
+    with pytest.raises(ValueError, match="bad input 5") as info:
+        compiler.result(task_id, timeout=TIMEOUT)
+    assert "boom" in "".join(traceback.format_tb(info.value.__traceback__))
+    assert compiler.status(task_id) is JobStatus.FAILED
+    assert compiler.store.get(task_id).error == "ValueError: bad input 5"
+    assert _probe(compiler, lambda rt, data: rt.wait(rt.submit(square, 3))) == 9
+
+
+def sleepy_marker(directory: str, index: int) -> int:
+    open(os.path.join(directory, f"started-{index}"), "w").close()
+    time.sleep(0.5)
+    return index
+
+
+def test_cancel_stops_queued_subtasks(compiler, tmp_path):
+    def work(runtime, data):
+        return runtime.wait(runtime.map(sleepy_marker, [str(tmp_path)] * 40, range(40), chunksize=1))
+
+    task_id = compiler.submit(CompilationTask(Circuit(1), [Probe(work)]))
+    deadline = time.monotonic() + TIMEOUT
+    while not list(tmp_path.glob("started-*")):
+        assert time.monotonic() < deadline, "no subtask started"
+        time.sleep(0.02)
+    assert compiler.cancel(task_id) is True
+    assert compiler.status(task_id) is JobStatus.CANCELED
+    with pytest.raises(CompilationCanceledError, match="was cancelled"):
+        compiler.result(task_id)
+    assert compiler.cancel(task_id) is True
+    held = lambda: compiler.client.run_on_scheduler(_keys_of, task_id)  # noqa: E731
+    _wait_until(lambda: not held(), "the cancelled subtasks to leave the scheduler")
+    assert len(list(tmp_path.glob("started-*"))) < 40   # the queued ones never ran
+    assert compiler.store.get(task_id).status is JobStatus.CANCELED
+    assert _probe(compiler, lambda rt, data: rt.wait(rt.submit(square, 4))) == 16
+
+
+def _keys_of(task_id: str, dask_scheduler=None) -> list[str]:
+    return [k for k in dask_scheduler.tasks if task_id in str(k)]
+
+
+def _wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_unknown_ids_get_a_clear_error(compiler):
+    for call in (compiler.status, compiler.result, compiler.cancel):
+        with pytest.raises(JobNotFoundError, match="No compilation 'nope'"):
+            call("nope")
+    assert _probe(compiler, lambda rt, data: 1) == 1
+
+
+def test_result_timeout(compiler):
+    task_id = compiler.submit(CompilationTask(Circuit(1), [Probe(lambda rt, data: time.sleep(1.0))]))
+    with pytest.raises(QlabTimeoutError, match="did not finish within 0.05 s"):
+        compiler.result(task_id, timeout=0.05)
+    compiler.result(task_id, timeout=TIMEOUT)
+
+
+def once_killable(directory: str) -> str:
+    """Sleeps the first time (so the test can kill the worker); returns at once when retried."""
+    marker = os.path.join(directory, "first")
+    if not os.path.exists(marker):
+        with open(marker + ".tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.replace(marker + ".tmp", marker)
+        time.sleep(60)
+    return "survived"
+
+
+def test_a_worker_killed_mid_task_is_survived(compiler, tmp_path):
+    circuit = Circuit(3).h(0).cx(0, 2).cx(1, 2)
+
+    def work(runtime, data):
+        return runtime.wait(runtime.submit(once_killable, str(tmp_path)))
+
+    task_id = compiler.submit(CompilationTask(circuit, [Probe(work)], Target.line(3)))
+    marker = tmp_path / "first"
+    deadline = time.monotonic() + TIMEOUT
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the subtask never started"
+        time.sleep(0.02)
+    os.kill(int(marker.read_text()), signal.SIGKILL)
+    result = compiler.result(task_id, timeout=TIMEOUT)
+    assert result.data["probe"] == "survived"
+    assert compiler.status(task_id) is JobStatus.DONE
+
+
+def test_compiler_arguments_are_checked():
+    with pytest.raises(CompilerError, match="num_workers must be a positive int"):
+        Compiler(num_workers=0)
+    with pytest.raises(CompilerError, match="not both"):
+        Compiler(num_workers=2, address="tcp://127.0.0.1:1")
+    closed = Compiler(num_workers=1, store=":memory:")
+    closed.close()
+    with pytest.raises(CompilerError, match="is closed"):
+        closed.compile(Circuit(1))
