@@ -26,7 +26,7 @@ _LAZY = {
     "simulate": "qlab.sim",
     "device": "qlab.qdmi.session",
 }
-_SUBPACKAGES = ("circuit", "sim", "jobs", "devices", "qdmi", "emulator")
+_SUBPACKAGES = ("circuit", "sim", "jobs", "devices", "qdmi", "emulator", "compiler")
 
 __all__ = ["QlabError", "__version__", *_LAZY, *_SUBPACKAGES]
 
