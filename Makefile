@@ -33,6 +33,7 @@ lab: $(LAB_STAMP)
 
 ## Run the whole test suite (creates or updates .venv first).
 test: $(TEST_STAMP)
+	@command -v chromium >/dev/null 2>&1 || echo "NOTE: no chromium on PATH: the browser tests (tests/test_browser.py) will be skipped; apt-get install -y chromium (or .ci/run) enables them."
 	$(BIN)/python -m pytest -n 2 qlab tests README.md
 
 ## Run the benchmarks side by side with the peers (installs the bench extra).
@@ -42,6 +43,8 @@ bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/qdmi_jobs.py
 	$(BIN)/python benchmarks/sampling.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/chain_gates.py
+	$(BIN)/python benchmarks/qpu_remote.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -45,6 +45,14 @@ __all__ = [
     "ProgramError",
     "ProgramPanic",
     "EmulatorTimeout",
+    "ChainError",
+    "ChainDefinitionError",
+    "ChainPluginError",
+    "QPUDataError",
+    "WireFormatError",
+    "ResourceLimitError",
+    "AuthenticationError",
+    "RemoteQPUError",
     "CompilerError",
     "CompilationCanceledError",
     "VerificationError",
@@ -201,6 +209,44 @@ class EmulatorTimeout(QlabTimeoutError):
         self.result = result
 
 
+# -------------------------------------------------------------------- chain
+class ChainError(QlabError, RuntimeError):
+    """A plugin chain was used wrongly (wait before start, a deadlock between host and frontend, ...)."""
+
+
+class ChainDefinitionError(QlabError, ValueError):
+    """A plugin definition, identifier, gate or measurement is malformed (the message says what is allowed)."""
+
+
+class ChainPluginError(ChainError):
+    """A plugin of a chain failed: a callback raised, or its process died.
+
+    Attributes:
+        plugin: the name of the plugin that failed.
+    """
+
+    def __init__(self, message: str, plugin: str | None = None):
+        super().__init__(message)
+        self.plugin = plugin
+# ---------------------------------------------------------------------- qpu
+class QPUDataError(QlabError, ValueError):
+    """A QPU job, batch, result or observable is malformed (the message names the field)."""
+
+
+class WireFormatError(QPUDataError):
+    """A request or response of the QPU wire format is malformed, truncated or too large."""
+
+
+class ResourceLimitError(QlabError, ValueError):
+    """A batch needs more than a QPU's allocation limits allow (named job, resource, estimate and limit)."""
+
+
+class AuthenticationError(QlabError, PermissionError):
+    """A QPU server refused a call: its bearer token is missing or wrong."""
+
+
+class RemoteQPUError(QlabError, ConnectionError):
+    """A QPU server could not be reached, dropped the connection, or failed in a way qlab does not name."""
 # ----------------------------------------------------------------- compiler
 class CompilerError(QlabError, RuntimeError):
     """The compiler runtime was used wrongly (closed compiler, no running compilation, bad map arguments)."""

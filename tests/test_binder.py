@@ -13,10 +13,10 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-
 from packaging.specifiers import SpecifierSet
 
 try:
@@ -110,3 +110,61 @@ def test_the_distribution_name_is_not_the_unrelated_pypi_qlab_and_the_readme_giv
     head = (ROOT / "README.md").read_text().split("## ")[0]
     assert "make lab" in head and "make test" in head
     assert 'pip install ".[lab]"' in head and f"`{name}`" in head
+
+
+# ------------------------------------------------------------- pinned environment
+REQUIREMENTS = BINDER / "requirements.txt"
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in REQUIREMENTS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            assert sep and version, f"binder/requirements.txt: {line!r} is not pinned with =="
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_requirements_pin_every_dependency_of_the_lab():
+    pins = _pins()
+    wanted = PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["lab"]
+    for requirement in wanted:
+        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0]).lower()
+        assert name in pins, f"binder/requirements.txt does not pin {name}"
+        spec = SpecifierSet(requirement[len(re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0]):].split("]")[-1].strip())
+        assert spec.contains(pins[name]), f"{name}=={pins[name]} in binder/requirements.txt does not satisfy {requirement!r}"
+
+
+def test_post_build_warms_the_numba_cache():
+    warm = [cmd for cmd in _post_build_commands() if cmd[:2] == ["python", "-c"]]
+    assert warm and "warm()" in warm[0][2]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_binder_setup_installs_into_a_fresh_venv_and_runs_the_quickstart(tmp_path):
+    """What repo2docker does, in a fresh virtual environment: requirements, postBuild, then the quickstart."""
+    venv = tmp_path / "binder-venv"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    python = venv / "bin" / "python"
+    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+           "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data")}  # no user kernel specs: the venv's own kernel runs
+    env.pop("PYTHONPATH", None)
+    install = subprocess.run([python, "-m", "pip", "install", "-q", "--no-compile", "-r", REQUIREMENTS],
+                             env=env, capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr[-3000:]
+    post = subprocess.run([BINDER / "postBuild"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert post.returncode == 0, post.stderr[-3000:]
+    freeze = subprocess.run([python, "-m", "pip", "freeze", "--exclude-editable"], env=env, capture_output=True, text=True)
+    installed = {re.sub(r"[-_.]+", "-", n).lower(): v for n, _, v in
+                 (line.partition("==") for line in freeze.stdout.splitlines() if "==" in line)}
+    assert {name: installed.get(name) for name in _pins()} == _pins(), "postBuild changed pinned versions"
+    run = subprocess.run(
+        [python, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output", tmp_path / "out.ipynb",
+         ROOT / "notebooks" / "00_quickstart.ipynb"],
+        cwd=ROOT / "notebooks", env={**env, "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]

@@ -756,3 +756,10 @@ def test_counts_in_qiskit_order_follow_qiskit_convention():
     assert result.counts == {"100 01": 7}
     assert result.counts_qiskit() == {"10 001": 7}
     assert simulate(Circuit(3).x(0).measure_all(), shots=4).counts_qiskit() == {"001": 4}
+
+
+def test_records_wider_than_an_integer_code_keep_their_keys():
+    circuit = Circuit(2, 70).h(0).measure(0, 3).x(1).measure(1, 69)
+    expected = {"0" * 69 + "1": 0.5, "0" * 3 + "1" + "0" * 65 + "1": 0.5}
+    assert simulate(circuit).probabilities == pytest.approx(expected)
+    assert list(simulate(circuit).probabilities) == sorted(expected)

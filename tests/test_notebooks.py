@@ -219,6 +219,94 @@ def test_emulator_notebook_plots_rus_and_the_device_decay(executed):
     assert "image/png" in mime_types(code_cell(nb, "T1 decay on training5"))
 
 
+# ------------------------------------------------------------- the plugin chain
+CHAIN = ROOT / "notebooks" / "06_plugin_chain.ipynb"
+
+
+def test_chain_notebook_draws_the_chain_with_counters(executed):
+    nb = executed(CHAIN)
+    for needle in ("sim  # the diagram", "threads and processes agree"):
+        cell = code_cell(nb, needle)
+        svg = next(out["data"]["image/svg+xml"] for out in cell.outputs if "image/svg+xml" in out.get("data", {}))
+        assert "<svg" in svg and "gates" in svg and "tally" in svg
+
+
+def test_chain_notebook_runs_threads_and_processes_alike(executed):
+    nb = executed(CHAIN)
+    assert "threads and processes agree: True" in stdout(code_cell(nb, "threads and processes agree"))
+    assert "same counts: True" in stdout(code_cell(nb, "Reproduction.load(path)"))
+    assert "application/vnd.jupyter.widget-view+json" in mime_types(code_cell(nb, "view = ChainDiagram(live)"))
+# ------------------------------------------------------- the lab in notebooks
+WIDGET = "application/vnd.jupyter.widget-view+json"
+JOB_QUEUE = ROOT / "notebooks" / "02_job_queue.ipynb"
+NOISE = ROOT / "notebooks" / "03_noise_with_qutip.ipynb"
+EXERCISES = ROOT / "notebooks" / "08_exercises.ipynb"
+
+
+def test_quickstart_opens_a_console_and_compares_with_one_call(executed):
+    nb = executed(QUICKSTART)
+    assert WIDGET in mime_types(code_cell(nb, "console = DeviceConsole("))
+    assert WIDGET in mime_types(code_cell(nb, "queue = JobQueue("))
+    assert "image/png" in mime_types(code_cell(nb, "compare([ideal, result, job]"))
+
+
+def test_devices_notebook_uses_the_library_plots_and_the_console(executed):
+    path = ROOT / "notebooks" / "01_devices_and_jobs.ipynb"
+    source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "def plot_" not in source and "LineCollection" not in source
+    nb = executed(path)
+    assert "image/png" in mime_types(code_cell(nb, "plot_coupling_map(sc20, ax=left)"))
+    assert WIDGET in mime_types(code_cell(nb, "DeviceConsole(sc20)"))
+
+
+def test_job_queue_notebook_runs_a_batch_and_shows_the_table(executed):
+    nb = executed(JOB_QUEUE)
+    assert "{'DONE'}" in stdout(code_cell(nb, "statuses = wait_all("))
+    assert WIDGET in mime_types(code_cell(nb, "queue = JobQueue("))
+
+
+def test_noise_notebook_fits_t1_and_t2_and_matches_mesolve(executed):
+    nb = executed(NOISE)
+    fits = {name: (float(value), float(err)) for name, value, err in
+            re.findall(r"fitted (T[12]) = ([\d.]+) ± ([\d.]+) µs", "".join(stdout(c) for c in nb.cells if c.cell_type == "code"))}
+    assert fits["T1"][0] == pytest.approx(40, abs=max(3 * fits["T1"][1], 1.0))
+    assert fits["T2"][0] == pytest.approx(25, abs=max(3 * fits["T2"][1], 1.0))
+    x_diff, z_diff = map(float, re.findall(r"<[XZ]> ([\d.e+-]+)", stdout(code_cell(nb, "largest difference from mesolve")))[:2])
+    assert x_diff < 1e-5 and z_diff < 1e-5
+    assert WIDGET in mime_types(code_cell(nb, "explorer = NoiseExplorer("))
+
+
+EXERCISE_SOLUTIONS = {
+    1: "math.sin(math.pi / 6) ** 2",
+    2: "qlab.simulate(qlab.Circuit(2).h(0).cx(0, 1), NoiseModel().with_gate_error('cx', depolarizing(0.1, 2))).state.purity()",
+    3: "2500",
+    4: "qlab.simulate(qlab.Circuit(1).measure_all(), NoiseModel().with_readout_error(ReadoutError.symmetric(0.05))).probabilities['0']",
+    5: "-1 / np.polyfit(waits[:6], np.log(data[:6]), 1)[0]",
+}
+"""Right answers, written independently of the notebook's own solutions."""
+
+
+def _answered(answers: dict[int, str]) -> nbformat.NotebookNode:
+    nb = nbformat.read(EXERCISES, as_version=4)
+    for number, expression in answers.items():
+        cell = code_cell(nb, f"answer = None  # exercise {number}")
+        cell.source = cell.source.replace(f"answer = None  # exercise {number}", f"answer = {expression}")
+    return nb
+
+
+def test_exercises_start_unanswered(executed):
+    text = "".join(stdout(c) for c in executed(EXERCISES).cells if c.cell_type == "code")
+    assert text.count("not answered yet") == 5
+
+
+def test_exercises_say_right_to_right_answers_and_hint_on_wrong_ones(kernel_dir):
+    wrong = {1: "0.5", 2: "1.0", 3: "100", 4: "1.0", 5: "3e-6"}
+    right_nb = execute(_answered(EXERCISE_SOLUTIONS), EXERCISES.parent, kernel_dir)
+    right = "".join(stdout(c) for c in right_nb.cells if c.cell_type == "code")
+    assert right.count(": right") == 5, right
+    wrong_nb = execute(_answered(wrong), EXERCISES.parent, kernel_dir)
+    text = "".join(stdout(c) for c in wrong_nb.cells if c.cell_type == "code")
+    assert text.count("not yet. Hint:") == 5, text
 # ------------------------------------------------------------ the compiler runtime
 COMPILER_NOTEBOOK = ROOT / "notebooks" / "05_compiler_runtime.ipynb"
 

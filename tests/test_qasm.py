@@ -729,14 +729,14 @@ def test_register_names_openqasm_cannot_write(name, version):
 )
 def test_huge_registers_are_refused_before_they_are_expanded(text, declared):
     count = declared if declared is not None else "an unbounded number of"
-    with pytest.raises(QasmQubitLimitError, match=f"at line 1: the program declares {count} qubits, more than the 4096 allowed here \\(max_qubits\\)") as err:
+    with pytest.raises(QasmQubitLimitError, match=f"at line 1: the program declares {count} qubits, more than max_qubits=4096 allowed here") as err:
         load_qasm(text)
     assert err.value.line == 1 and isinstance(err.value, QubitLimitError) and isinstance(err.value, QasmError)
 
 
 def test_max_qubits_counts_every_declared_qubit():
     assert load_qasm("OPENQASM 3.0; qubit[5] q; qubit r;", max_qubits=6).num_qubits == 6
-    with pytest.raises(QubitLimitError, match="declares 6 qubits, more than the 5 allowed here \\(max_qubits\\)"):
+    with pytest.raises(QubitLimitError, match="declares 6 qubits, more than max_qubits=5 allowed here"):
         load_qasm("OPENQASM 3.0; qubit[5] q; qubit r;", max_qubits=5)
 
 
@@ -744,11 +744,11 @@ def test_max_qubits_counts_every_declared_qubit():
     "text,line,match",
     [
         ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[10000000];', 4,
-         "the program declares 10000000 classical bits, more than the 65536 allowed here \\(max_clbits\\)"),
+         "the program declares 10000000 classical bits, more than max_clbits=65536 allowed here"),
         ("OPENQASM 3.0;\nconst int n = 40000;\nbit[n] a;\nbit[n] b;", 4,
-         "the program declares 80000 classical bits, more than the 65536 allowed here \\(max_clbits\\)"),
+         "the program declares 80000 classical bits, more than max_clbits=65536 allowed here"),
         ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nfor int i in [0:999999] {\n  h q[0];\n}', 4,
-         "the program expands to 1000001 or more statements .* more than the 100000 allowed here \\(max_statements\\)"),
+         "the program expands to 1000001 or more statements .* more than max_statements=100000 allowed here"),
         ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nconst int n = 1000;\n'
          "for int i in [0:n] {\n  for int j in [0:i] {\n    x q[0];\n  }\n}", 5,
          "expands to 1002003 or more statements"),
@@ -777,14 +777,14 @@ def test_programs_over_a_size_limit_are_refused_at_once_with_the_limit_named(tex
 def test_the_text_size_limit_names_the_line_where_it_is_crossed():
     text = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\n' + "x q[0];\n" * 1000
     assert len(load_qasm(text, max_text_size=len(text))) == 1000
-    with pytest.raises(QasmLimitError, match=r"the text has 8050 characters, more than the 100 allowed here \(max_text_size; crossed at line 10\)"):
+    with pytest.raises(QasmLimitError, match=r"the text has 8050 characters, more than max_text_size=100 allowed here \(crossed at line 10\)"):
         load_qasm(text, max_text_size=100)
 
 
 def test_limits_can_be_raised_and_must_be_non_negative_ints():
     loop = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nfor int i in [0:9] { x q[0]; }'
     assert len(load_qasm(loop, max_statements=11)) == 10  # the declaration and ten unrolled x
-    with pytest.raises(QasmLimitError, match=r"expands to 11 or more statements .* more than the 10 allowed here \(max_statements\)"):
+    with pytest.raises(QasmLimitError, match=r"expands to 11 or more statements .* more than max_statements=10 allowed here"):
         load_qasm(loop, max_statements=10)
     assert load_qasm("OPENQASM 3.0; qubit q; bit[70000] c;", max_clbits=70000).num_clbits == 70000
     with pytest.raises(QlabTypeError, match=r"max_statements must be an int, got 1.5 \(float\)"):

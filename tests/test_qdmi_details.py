@@ -311,7 +311,7 @@ def test_program_limits_are_named_and_set_per_device():
         ('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[10000000];', "declares 10000000 classical bits, more than the 65536 allowed here (max_clbits)"),
         ("OPENQASM 3.0; const int n = 1000000000; qubit[n] q;", "declares 1000000000 qubits, more than the 12 allowed here (max_qubits)"),
         ("OPENQASM 3.0; qubit[500000000*2] q;", "declares 1000000000 qubits, more than the 12 allowed here (max_qubits)"),
-        ("OPENQASM 3.0; qubit q; for int i in [0:999999] { for int j in [0:999] { x q; } }", "more than the 100000 allowed here (max_statements)"),
+        ("OPENQASM 3.0; qubit q; for int i in [0:999999] { for int j in [0:999] { x q; } }", "statements (loops unrolled, gate definitions inlined, registers broadcast), more than the 100000 allowed here (max_statements)"),
     ],
 )
 def test_huge_programs_are_refused_at_once_with_the_limit_named(program, message):

@@ -155,3 +155,15 @@ class JobRecord:
             status=JobStatus.CREATED,
             timestamps={JobStatus.CREATED.value: time.time()},
         )
+
+    def _repr_html_(self) -> str:
+        from .._html import key_value_table
+
+        rows = {"id": self.id, "family": self.family, "device": self.device, "status": self.status.name,
+                "format": self.program_format, **{k: v for k, v in self.parameters.items()}}
+        rows.update({k: time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(v)) for k, v in self.timestamps.items()})
+        if self.error:
+            rows["error"] = self.error
+        if self.results is not None:
+            rows["results"] = ", ".join(sorted(self.results))
+        return key_value_table(rows, caption="JobRecord")

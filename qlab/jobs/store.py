@@ -262,6 +262,13 @@ class JobStore:
     def __repr__(self) -> str:
         return f"JobStore({str(self.path)!r})"
 
+    def _repr_html_(self, last: int = 20) -> str:
+        from .._html import frame_table
+
+        table = self.df()
+        note = f"{len(table) - last} older job(s) not shown; df() has them all" if len(table) > last else ""
+        return frame_table(table.tail(last), caption=f"{self!r}: {len(table)} job(s), times in UTC", note=note)
+
     def __enter__(self) -> JobStore:
         return self
 

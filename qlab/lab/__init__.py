@@ -12,7 +12,27 @@ import importlib
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "ChainDiagram": "qlab.lab.chain",
+    # device descriptions for views (the protocol every family's device plugs into)
+    "DeviceSpecs": "qlab.lab.specs",
+    "device_specs": "qlab.lab.specs",
+    # plots
+    "plot_coupling_map": "qlab.lab.plots",
+    "plot_calibration": "qlab.lab.plots",
+    "plot_histogram": "qlab.lab.plots",
+    "compare": "qlab.lab.plots",
+    "plot_density_matrix": "qlab.lab.plots",
+    # widgets
+    "DeviceConsole": "qlab.lab.console",
+    "JobQueue": "qlab.lab.queue",
+    "NoiseExplorer": "qlab.lab.explorer",
+    # long work with a progress bar
+    "wait_all": "qlab.lab.progress",
+    "submit_batch": "qlab.lab.progress",
+    "sweep": "qlab.lab.progress",
+    # family views
     "EmulatorView": "qlab.lab.emulator",
+    "QPUView": "qlab.lab.qpu",
 }
 
 __all__ = sorted(_LAZY)

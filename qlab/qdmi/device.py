@@ -259,6 +259,13 @@ class Operation:
     def __repr__(self) -> str:
         return f"Operation({self.device.id!r}, {self.name!r})"
 
+    def _repr_html_(self) -> str:
+        from .._html import frame_table
+
+        row = self._row()
+        return frame_table(self.df(), caption=f"Operation {self.name!r} on {self.device.id!r}: "
+                           f"{row['qubits_num']} qubit(s), {row['parameters_num']} parameter(s)")
+
 
 class Device:
     """A QDMI device: properties to query, and jobs that run through one FIFO queue.

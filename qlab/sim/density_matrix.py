@@ -204,24 +204,17 @@ class DensityMatrix:
             f"<tr><th></th>{head}</tr>{rows}</table>"
         )
 
-    def plot(self, ax=None, kind: str = "real"):
-        """Draw the real or imaginary part (``kind``) as a heat map; return the axes."""
-        import matplotlib.pyplot as plt
+    def plot(self, ax=None, kind: str = "real", style: str | None = None, vmax: float | None = None):
+        """Draw the real or imaginary part or the modulus (``kind``); return the axes.
 
-        if kind not in ("real", "imag", "abs"):
-            raise SimulationError(f"DensityMatrix.plot: kind must be 'real', 'imag' or 'abs', got {kind!r}.")
-        if ax is None:
-            _, ax = plt.subplots(figsize=(4, 3.5))
-        values = getattr(np, kind)(self.matrix)
-        im = ax.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1)
-        n = self.num_qubits
-        if n <= 4:
-            labels = [format(i, f"0{n}b") for i in range(2**n)]
-            ax.set_xticks(range(2**n), labels, rotation=90)
-            ax.set_yticks(range(2**n), labels)
-        ax.set_title("Re(ρ)" if kind == "real" else ("Im(ρ)" if kind == "imag" else "|ρ|"))
-        ax.figure.colorbar(im, ax=ax)
-        return ax
+        A heat map up to 2 qubits, a city plot (3D bars) from 3 on (``style``
+        ``"map"`` or ``"city"`` chooses). Colours and labels follow QuTiP's
+        ``hinton``: positive blue, negative red, a scale symmetric around 0 at
+        the largest magnitude (or ``±vmax``), rows ``⟨b|``, columns ``|b⟩``.
+        """
+        from .plotting import plot_density_matrix
+
+        return plot_density_matrix(self.matrix, kind=kind, ax=ax, style=style, vmax=vmax)
 
 
 def _psd_sqrt(m: np.ndarray) -> np.ndarray:

@@ -333,6 +333,44 @@ class NoiseModel:
             )
         return "NoiseModel()" + "".join(calls)
 
+    def df(self) -> pd.DataFrame:
+        """One row per gate error, idle noise, readout error and duration, keyed by name and qubits.
+
+        ``error`` is 1 minus the average gate fidelity of a gate's channel, or
+        the mean bit-flip probability of a readout error.
+
+        >>> model = NoiseModel().with_gate_error("cx", depolarizing(0.03, 2), (0, 1)).with_duration("cx", 3e-7, (0, 1))
+        >>> model.df()[["kind", "name", "qubits", "duration_ns", "error"]].to_dict("records")
+        [{'kind': 'gate', 'name': 'cx', 'qubits': '0,1', 'duration_ns': 300.0, 'error': 0.0225}]
+        """
+        import pandas as pd
+
+        rows: dict[tuple[str, str, str], dict] = {}
+
+        def row(kind: str, name: str, qubits) -> dict:
+            where = "any" if qubits is None else ",".join(map(str, qubits if isinstance(qubits, tuple) else (qubits,)))
+            return rows.setdefault((kind, name, where), {"kind": kind, "name": name, "qubits": where,
+                                                          "duration_ns": None, "error": None, "channel": ""})
+
+        for (name, qubits), ch in self.gate_errors.items():
+            entry = row("gate", name, qubits)
+            entry["error"], entry["channel"] = round(1 - ch.average_gate_fidelity(), 12), repr(ch)
+        for (name, qubits), seconds in self.durations.items():
+            row("gate", name, qubits)["duration_ns"] = seconds * 1e9
+        for qubit, idle in self.idle.items():
+            row("idle", "idle", qubit)["channel"] = repr(idle)
+        for qubit, err in self.readout.items():
+            entry = row("readout", "measure", qubit)
+            entry["error"], entry["channel"] = round(1 - err.fidelity, 12), repr(err)
+        return pd.DataFrame(list(rows.values()), columns=["kind", "name", "qubits", "duration_ns", "error", "channel"])
+
+    def _repr_html_(self) -> str:
+        from .._html import frame_table
+
+        if self.is_ideal and not self.durations:
+            return "<p>NoiseModel(): no noise</p>"
+        return frame_table(self.df(), caption="NoiseModel: errors per gate and qubits")
+
     # ------------------------------------------------------------ look-ups
     def gate_error(self, name: str, qubits: tuple[int, ...]) -> Channel | None:
         """The channel after ``name`` on ``qubits``, or ``None``."""

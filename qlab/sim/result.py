@@ -17,6 +17,7 @@ tensors, so ``measure_all`` on ``|01>`` gives ``'01'``.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,7 +27,7 @@ from ..exceptions import SimulationError
 from .density_matrix import DensityMatrix
 from .state import _ZERO_1Q, PauliState
 
-__all__ = ["Result", "FinalState", "format_record", "outcome_weights", "qiskit_key", "STATE_MAX_QUBITS"]
+__all__ = ["Result", "FinalState", "format_record", "format_records", "outcome_weights", "qiskit_key", "STATE_MAX_QUBITS"]
 
 
 def format_record(circuit: Circuit, record: Sequence[int]) -> str:
@@ -37,6 +38,26 @@ def format_record(circuit: Circuit, record: Sequence[int]) -> str:
     '10 1'
     """
     return " ".join("".join(str(record[b]) for b in reg) for reg in circuit.cregs)
+
+
+def format_records(circuit: Circuit, records: np.ndarray) -> list[str]:
+    """The keys of many classical records at once (one row of 0/1 per record), as :func:`format_record`.
+
+    >>> c = Circuit(1); _ = c.add_creg("a", 2); _ = c.add_creg("b", 1)
+    >>> format_records(c, np.array([[1, 0, 1], [0, 1, 1]]))
+    ['10 1', '01 1']
+    """
+    columns, spaces = [], []
+    for i, reg in enumerate(circuit.cregs):
+        if i:
+            spaces.append(len(columns))
+        columns.extend(reg)
+    digits = (np.asarray(records, dtype=np.uint8)[:, columns] + ord("0")).astype(np.uint8)
+    chars = np.insert(digits, spaces, ord(" "), axis=1) if spaces else digits
+    width = chars.shape[1]
+    if width == 0:
+        return [""] * len(chars)
+    return np.ascontiguousarray(chars).view(f"S{width}").reshape(-1).astype(str).tolist()
 
 
 def outcome_weights(state: PauliState, program, qubits: Sequence[int]) -> np.ndarray:
@@ -60,12 +81,17 @@ def outcome_weights(state: PauliState, program, qubits: Sequence[int]) -> np.nda
 
 
 def _apply_confusion(weights: np.ndarray, confusions: Sequence) -> np.ndarray:
+    """Pass outcome weights (big-endian over the measured qubits) through each qubit's confusion matrix."""
     m = len(confusions)
-    t = weights.reshape((2,) * m)
+    t = np.array(weights, dtype=float)
     for axis, conf in enumerate(confusions):
         if conf is not None:
-            t = np.moveaxis(np.tensordot(t, conf.matrix, axes=([axis], [0])), -1, axis)
-    return t.reshape(-1)
+            view = t.reshape(2**axis, 2, 2 ** (m - axis - 1))
+            zero, one = view[:, 0, :].copy(), view[:, 1, :]
+            (p00, p01), (p10, p11) = conf.matrix
+            view[:, 0, :] = p00 * zero + p10 * one
+            view[:, 1, :] = p01 * zero + p11 * one
+    return t
 
 
 def qiskit_key(key: str) -> str:
@@ -136,6 +162,20 @@ def _check_qubits(qubits, n: int) -> list[int]:
     return out
 
 
+def _merge_records(records: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Equal records merged (weights added), sorted by record (bit 0 most significant)."""
+    n = records.shape[1]
+    if n == 0:
+        return records[:1], weights.sum(keepdims=True)
+    if n <= 62:  # sort integer codes instead of rows: much faster for many outcomes
+        codes = records.astype(np.int64) @ (np.int64(1) << np.arange(n - 1, -1, -1, dtype=np.int64))
+        unique, inverse = np.unique(codes, return_inverse=True)
+        merged = ((unique[:, None] >> np.arange(n - 1, -1, -1, dtype=np.int64)) & 1).astype(np.uint8)
+    else:
+        merged, inverse = np.unique(records, axis=0, return_inverse=True)
+    return merged, np.bincount(inverse.reshape(-1), weights=weights, minlength=len(merged))
+
+
 class Result:
     """What a simulation returns.
 
@@ -173,21 +213,22 @@ class Result:
     def from_branches(cls, circuit, program, branches: dict[tuple[int, ...], PauliState], shots, seed, time_taken) -> Result:
         """Collect the exact outcome distribution of all branches and sample shots."""
         terminal_bits = [c for _, c in program.terminal]
-        outcomes: dict[tuple[int, ...], float] = {}
+        records, weights = [], []
         for record, state in branches.items():
             if program.terminal:
                 terminal = [q for q, _ in program.terminal]
-                weights = _apply_confusion(outcome_weights(state, program, terminal), program.readout)
+                branch = _apply_confusion(outcome_weights(state, program, terminal), program.readout)
             else:
-                weights = np.array([max(state.trace(), 0.0)])
-            for index in np.flatnonzero(weights > 1e-15):
-                full = list(record)
-                for j, bit in enumerate(terminal_bits):
-                    full[bit] = (int(index) >> (len(terminal_bits) - 1 - j)) & 1
-                key = tuple(full)
-                outcomes[key] = outcomes.get(key, 0.0) + float(weights[index])
-        total = sum(outcomes.values())
-        probabilities = {format_record(circuit, k): v / total for k, v in sorted(outcomes.items())}
+                branch = np.array([max(state.trace(), 0.0)])
+            index = np.flatnonzero(branch > 1e-15)
+            full = np.tile(np.asarray(record, dtype=np.uint8), (len(index), 1))
+            for j, bit in enumerate(terminal_bits):  # a later measurement into the same bit wins
+                full[:, bit] = (index >> (len(terminal_bits) - 1 - j)) & 1
+            records.append(full)
+            weights.append(branch[index])
+        records, weights = np.concatenate(records), np.concatenate(weights)
+        records, weights = _merge_records(records, weights)
+        probabilities = dict(zip(format_records(circuit, records), (weights / weights.sum()).tolist()))
         final = FinalState(circuit.num_qubits, list(branches.values()), program.product)
         return cls(circuit, program.qubits, probabilities, final, shots, seed, time_taken)
 
@@ -273,26 +314,26 @@ class Result:
             data["counts"] = [counts.get(k, 0) for k in self.probabilities]
         return pd.DataFrame(data)
 
-    def plot(self, ax=None, top: int = 32):
-        """Bar chart of counts (or probabilities without shots), the ``top`` most likely; returns the axes."""
-        import matplotlib.pyplot as plt
+    def plot(self, ax=None, top: int | None = 16, log: bool = False):
+        """Histogram of the ``top`` most likely outcomes; returns the axes.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(max(3, 0.45 * min(len(self.probabilities), top) + 1.5), 3))
-        frame = self.df().nlargest(top, "probability").sort_values("outcome")
-        column = "counts" if self.shots is not None else "probability"
-        ax.bar(frame["outcome"], frame[column], color="#4063d8")
-        if self.shots is not None:
-            ax.scatter(frame["outcome"], frame["probability"] * self.shots, color="#cb3c33", zorder=3, s=12, label="exact")
-            ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(1.0, 0.0))
-        ax.set_xlabel("outcome")
-        ax.set_ylabel(column)
-        ax.tick_params(axis="x", rotation=90 if len(frame) > 8 else 0)
-        return ax
+        With shots the bars are counts with shot-noise error bars and the
+        diamonds the exact expectation; without shots, the exact probabilities.
+        Outcomes beyond ``top`` are summed in a note on the plot.
+        """
+        from .plotting import as_distribution, plot_distributions
+
+        return plot_distributions([as_distribution(self)], ax=ax, top=top, log=log, counts=self.shots is not None)
 
     def __repr__(self) -> str:
         shots = "" if self.shots is None else f", shots={self.shots}"
         return f"Result(<{len(self.qubits)} qubit(s), {len(self.probabilities)} outcome(s){shots}>)"
 
-    def _repr_html_(self) -> str:
-        return f"<p>{self!r}</p>" + self.df().head(32).to_html(index=False)
+    def _repr_html_(self, top: int = 32) -> str:
+        from .plotting import more_outcomes_note, top_outcomes
+
+        order, left_out, p_left_out = top_outcomes([self.probabilities], top)
+        table = self.df().set_index("outcome").loc[order].reset_index()
+        note = more_outcomes_note(left_out, p_left_out)
+        foot = f"<p>{html.escape(note)}</p>" if note else ""
+        return f"<p>{html.escape(repr(self))}</p>" + table.to_html(index=False) + foot

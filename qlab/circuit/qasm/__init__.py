@@ -140,7 +140,7 @@ def load_qasm(
     >>> load_qasm("OPENQASM 3.0; const int n = 1000000000; qubit[n] q;")
     Traceback (most recent call last):
     ...
-    qlab.exceptions.QasmQubitLimitError: Cannot read OpenQASM at line 1: the program declares 1000000000 qubits, more than the 4096 allowed here (max_qubits); declare fewer qubits (or raise max_qubits).
+    qlab.exceptions.QasmQubitLimitError: Cannot read OpenQASM at line 1: the program declares 1000000000 qubits, more than max_qubits=4096 allowed here; declare fewer qubits (or raise max_qubits).
     """
     import pyqasm  # the parser loads on first use: importing qlab stays fast
 

@@ -59,8 +59,8 @@ def check_text_size(text: str, limits: QasmLimits) -> None:
     if len(text) > limits.max_text_size:
         line = text.count("\n", 0, limits.max_text_size) + 1
         raise QasmLimitError(
-            f"Cannot read OpenQASM: the text has {len(text)} characters, more than the {limits.max_text_size} "
-            f"allowed here (max_text_size; crossed at line {line}); split the program (or raise max_text_size).",
+            f"Cannot read OpenQASM: the text has {len(text)} characters, more than max_text_size="
+            f"{limits.max_text_size} allowed here (crossed at line {line}); split the program (or raise max_text_size).",
             line=line,
         )
 
@@ -75,7 +75,7 @@ def check_program_size(program: ast.Program, limits: QasmLimits) -> None:
             if qubits > limits.max_qubits:
                 raise QasmQubitLimitError(
                     f"Cannot read OpenQASM at line {node_line(node)}: the program declares {_count(qubits)} qubits, "
-                    f"more than the {limits.max_qubits} allowed here (max_qubits); declare fewer qubits (or raise max_qubits).",
+                    f"more than max_qubits={limits.max_qubits} allowed here; declare fewer qubits (or raise max_qubits).",
                     line=node_line(node),
                 )
         else:
@@ -83,7 +83,7 @@ def check_program_size(program: ast.Program, limits: QasmLimits) -> None:
             if clbits > limits.max_clbits:
                 raise QasmLimitError(
                     f"Cannot read OpenQASM at line {node_line(node)}: the program declares {_count(clbits)} classical "
-                    f"bits, more than the {limits.max_clbits} allowed here (max_clbits); declare fewer bits (or raise max_clbits).",
+                    f"bits, more than max_clbits={limits.max_clbits} allowed here; declare fewer bits (or raise max_clbits).",
                     line=node_line(node),
                 )
     _StatementCounter(program, consts, limits.max_statements).count()
@@ -194,7 +194,7 @@ class _StatementCounter:
             raise QasmLimitError(
                 f"Cannot read OpenQASM at line {line}: the program expands to {_count(self.total + running)}"
                 f"{'' if self.total + running >= _BIG else ' or more'} statements (loops unrolled, gate definitions "
-                f"inlined, registers broadcast), more than the {self.limit} allowed here (max_statements); "
+                f"inlined, registers broadcast), more than max_statements={self.limit} allowed here; "
                 "shorten the program (or raise max_statements).",
                 line=line,
             )
