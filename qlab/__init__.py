@@ -26,7 +26,7 @@ _LAZY = {
     "simulate": "qlab.sim",
     "device": "qlab.qdmi.session",
 }
-_SUBPACKAGES = ("circuit", "sim", "jobs", "devices", "qdmi", "qpu", "emulator", "chain")
+_SUBPACKAGES = ("circuit", "sim", "jobs", "devices", "qdmi", "qpu", "emulator", "compiler", "chain")
 
 __all__ = ["QlabError", "__version__", *_LAZY, *_SUBPACKAGES]
 

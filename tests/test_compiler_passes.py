@@ -279,3 +279,14 @@ def test_a_qdmi_device_runs_what_it_refused_once_compiled():
             run(ghz)
         counts = run(compile_for(device, ghz))
     assert counts["0000"] + counts["1111"] > 0.8 * 500   # a GHZ state on the noisy lattice
+
+
+def test_device_run_accepts_any_circuit_once_compiled_for_it():
+    from qlab.qdmi import Session
+
+    circuit = Circuit(5).h(0).cx(0, 4).cx(4, 2).cx(2, 0).cx(1, 3).measure_all()   # pairs sc20 does not couple
+    with Session(store=":memory:", mqt=False) as session:
+        device = session.device("sc20")
+        counts = device.run(compile_for(device, circuit), shots=400, seed=3).result().counts
+    # h(0), then q4 = q2 = q0 and q0 ^= q2 (so q0 = 0): the ideal outcomes are 00000 and 00101
+    assert sum(v for k, v in counts.items() if k in ("00000", "00101")) > 0.8 * 400

@@ -282,15 +282,16 @@ def test_draw_errors(output, options, match):
 
 
 def test_save_writes_svg_pdf_and_png(tmp_path):
+    import matplotlib.pyplot as plt
+
+    open_before = plt.get_fignums()
     c = _slide_circuit()
     svg = c.save(tmp_path / "fig.svg")
     assert svg.read_text(encoding="utf-8") == svg_drawing(c)
     assert c.save(str(tmp_path / "fig.pdf")).read_bytes().startswith(b"%PDF")
     png = c.save(tmp_path / "fig.png", dpi=100)
     assert png.read_bytes().startswith(b"\x89PNG")
-    import matplotlib.pyplot as plt
-
-    assert plt.get_fignums() == []  # saving leaves no pyplot figure behind
+    assert plt.get_fignums() == open_before  # saving leaves no pyplot figure behind
     with pytest.raises(CircuitError, match=r"Cannot save the circuit to '.*fig.docx': unknown format 'docx'; use one of .*\.pdf.*\.png"):
         c.save(tmp_path / "fig.docx")
     assert not (tmp_path / "fig.docx").exists()

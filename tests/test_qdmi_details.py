@@ -294,9 +294,9 @@ def test_program_limits_are_named_and_set_per_device():
         job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM3)
         with pytest.raises(NotSupported, match=re.escape("The program is 212 bytes long; this device takes programs of at most 200 bytes (ProgramLimits.max_program_bytes).")):
             job.set_parameter(JobParameter.PROGRAM, "OPENQASM 3.0; qubit q;" + " " * 190)
-        with pytest.raises(NotSupported, match=re.escape("The QASM3 program cannot run on this device: Cannot read OpenQASM at line 1: the program declares 4 classical bits, more than the 3 allowed here (max_clbits)")):
+        with pytest.raises(NotSupported, match=re.escape("The QASM3 program cannot run on this device: Cannot read OpenQASM at line 1: the program declares 4 classical bits, more than max_clbits=3 allowed here")):
             job.set_parameter(JobParameter.PROGRAM, "OPENQASM 3.0; qubit q; bit[4] c;")
-        with pytest.raises(NotSupported, match=re.escape("the program expands to 9 or more statements (loops unrolled, gate definitions inlined, registers broadcast), more than the 5 allowed here (max_statements)")):
+        with pytest.raises(NotSupported, match=re.escape("the program expands to 9 or more statements (loops unrolled, gate definitions inlined, registers broadcast), more than max_statements=5 allowed here")):
             job.set_parameter(JobParameter.PROGRAM, "OPENQASM 3.0; qubit q; for int i in [0:7] { x q; }")
         assert session.device("sc20").limits == ProgramLimits()  # per device
         with pytest.raises(InvalidArgument, match=re.escape("ProgramLimits.parse_timeout must be a positive number of seconds, got 0.")):
@@ -308,10 +308,10 @@ def test_program_limits_are_named_and_set_per_device():
 @pytest.mark.parametrize(
     ("program", "message"),
     [
-        ('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[10000000];', "declares 10000000 classical bits, more than the 65536 allowed here (max_clbits)"),
-        ("OPENQASM 3.0; const int n = 1000000000; qubit[n] q;", "declares 1000000000 qubits, more than the 12 allowed here (max_qubits)"),
-        ("OPENQASM 3.0; qubit[500000000*2] q;", "declares 1000000000 qubits, more than the 12 allowed here (max_qubits)"),
-        ("OPENQASM 3.0; qubit q; for int i in [0:999999] { for int j in [0:999] { x q; } }", "statements (loops unrolled, gate definitions inlined, registers broadcast), more than the 100000 allowed here (max_statements)"),
+        ('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[10000000];', "declares 10000000 classical bits, more than max_clbits=65536 allowed here"),
+        ("OPENQASM 3.0; const int n = 1000000000; qubit[n] q;", "declares 1000000000 qubits, more than max_qubits=12 allowed here"),
+        ("OPENQASM 3.0; qubit[500000000*2] q;", "declares 1000000000 qubits, more than max_qubits=12 allowed here"),
+        ("OPENQASM 3.0; qubit q; for int i in [0:999999] { for int j in [0:999] { x q; } }", "statements (loops unrolled, gate definitions inlined, registers broadcast), more than max_statements=100000 allowed here"),
     ],
 )
 def test_huge_programs_are_refused_at_once_with_the_limit_named(program, message):

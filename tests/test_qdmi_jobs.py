@@ -426,7 +426,7 @@ def test_workers_are_set_before_the_first_job(session):
 def test_a_huge_register_is_refused_when_the_program_is_set(session):
     job = session.device("ideal").create_job()
     job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2)
-    with pytest.raises(NotSupported, match=re.escape("cannot run on this device: Cannot read OpenQASM at line 1: the program declares 1000000000 qubits, more than the 12 allowed here (max_qubits)")):
+    with pytest.raises(NotSupported, match=re.escape("cannot run on this device: Cannot read OpenQASM at line 1: the program declares 1000000000 qubits, more than max_qubits=12 allowed here")):
         job.set_parameter(JobParameter.PROGRAM, 'OPENQASM 2.0; include "qelib1.inc"; qreg q[1000000000];')
 
 
