@@ -147,7 +147,11 @@ class DeviceConsole(widgets.VBox):
 
     # ------------------------------------------------------------ actions
     def submit(self):
-        """Submit the form's program; return the job, or ``None`` after showing why it was refused."""
+        """Submit the form's program; return the job, or ``None`` after showing why it was refused.
+
+        On a device the job is its QDMI job; on a QPU it is a handle whose ``result()`` is the
+        :class:`~qlab.qpu.Result` (``shots`` 0 asks a QPU for exact probabilities).
+        """
         self.result_image.value, self.result_table.value = b"", ""
         try:
             job = self.target.submit(self.program.value, self.shots.value, self.seed.value)
