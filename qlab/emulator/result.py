@@ -110,9 +110,13 @@ class EmulatorResult:
         return frame.sort_values(["shot", "category", "name"], kind="stable").reset_index(drop=True)
 
     def metrics_summary(self) -> pd.DataFrame:
-        """Mean, min and max of every metric over the shots."""
-        frame = self.metrics_df()
-        return frame.groupby(["category", "name"], observed=True)["value"].agg(["mean", "min", "max"]).reset_index()
+        """Every metric over the shots: ``category``, ``name``, ``shots`` reporting it, ``total``, ``mean``, ``min``, ``max``.
+
+        The same table a running job publishes (:meth:`qlab.emulator.job.EmulatorJob.metrics`).
+        """
+        from .live import LiveMetrics
+
+        return LiveMetrics().finish(self.shots).summary()
 
     # -------------------------------------------------------------- plots
     def plot(self, tag: str | None = None, ax=None):
