@@ -457,6 +457,25 @@ def test_a_program_without_feed_forward_is_simulated_once():
     assert set(metrics[metrics.category == "emulator"].name) == {"sampled_from_one_simulation"}
 
 
+def test_sampled_shots_say_they_have_no_per_shot_error_model_or_simulator_counts():
+    emulator = Emulator(3, error_model=DepolarizingErrorModel(p_1q=0.01))
+    sampled = emulator.run(ghz(3), shots=50, seed=3)
+    metrics = sampled.metrics_df()
+    assert metrics.attrs["sampled_from_one_simulation"] is True
+    assert set(metrics.category) == {"user_program", "runtime", "emulator"}
+    assert sampled._repr_html_().count("sampled from one simulation: no per-shot counts") == 2
+    one_by_one = emulator.run(ghz(3), shots=5, seed=3, sample_once=False)
+    frame = one_by_one.metrics_df()
+    assert frame.attrs["sampled_from_one_simulation"] is False and {"error_model", "simulator"} <= set(frame.category)
+    assert "no per-shot counts" not in one_by_one._repr_html_()
+    # What both report agrees: the program and the runtime saw the same operations.
+    def first_shot(table):
+        rows = table[table.category.isin(["user_program", "runtime"]) & (table.shot == 0)]
+        return {(c, n): float(v) for c, n, v in zip(rows.category, rows.name, rows.value)}
+
+    assert first_shot(metrics) == first_shot(frame)
+
+
 def test_feed_forward_runs_shot_by_shot_and_sample_once_true_says_why_it_cannot():
     assert not Emulator(1).run(coin, shots=5, seed=1).sampled
     with pytest.raises(PluginError, match="reads a measurement before it ends"):

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from qlab.emulator import Emulator, StatevectorSimulator
+from qlab.emulator import Emulator, LiveMetrics, StatevectorSimulator
 from qlab.emulator.job import FAMILY
-from qlab.exceptions import JobStateError
+from qlab.exceptions import JobStateError, PluginError
 from qlab.jobs import JobStatus, JobStore
 
 
@@ -81,3 +81,23 @@ def test_qasm_programs_keep_their_text_in_the_record(store):
     job = Emulator(1).submit(qasm_program(text), shots=5, seed=1, store=store)
     assert job.result(timeout=60).counts("c") == {"1": 5}
     assert store.get(job.id).program == text and store.get(job.id).program_format == "qasm"
+
+
+@pytest.mark.parametrize("program, shots, n_processes", [(flip, 2000, 1), (slow, 8, 2)],
+                         ids=["sampled", "shot-by-shot-in-two-processes"])
+def test_live_metrics_end_with_the_totals_of_every_shot(program, shots, n_processes):
+    live = LiveMetrics(every=3)
+    result = Emulator(1, simulator=StatevectorSimulator()).run(program, shots=shots, seed=5, n_processes=n_processes,
+                                                               live=live)
+    groups = result.metrics_df().groupby(["category", "name"], observed=True)["value"]
+    snapshot = live.snapshot
+    assert snapshot.shots == shots
+    assert {key: agg[0] for key, agg in snapshot.aggregates.items()} == groups.size().to_dict()
+    assert {key: agg[1] for key, agg in snapshot.aggregates.items()} == pytest.approx(groups.sum().to_dict())
+
+
+@pytest.mark.parametrize("every, interval, match", [(0, 0.5, "every must be an int >= 1"),
+                                                    (10, 0, "interval must be a positive number")])
+def test_live_metrics_refuse_bad_settings(every, interval, match):
+    with pytest.raises(PluginError, match=match):
+        LiveMetrics(every=every, interval=interval)

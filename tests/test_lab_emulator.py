@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from qlab.emulator import DepolarizingErrorModel, Emulator, SoftRZRuntime, StatevectorSimulator
+import numpy as np
+
+from qlab.emulator import DepolarizingErrorModel, Emulator, LiveMetrics, SoftRZRuntime, StatevectorSimulator
 from qlab.jobs import JobStore
 from qlab.lab import EmulatorView
 
@@ -62,4 +64,36 @@ def test_outside_an_event_loop_watch_waits_and_prints(tmp_path, capsys):
     assert view.watch(em.submit(coin, shots=5, seed=3, store=store)) is None
     assert "5 of 5 shots" in capsys.readouterr().out
     view.close()
+    store.close()
+
+
+def slow_coin(ctx):
+    coin(ctx)
+    time.sleep(0.003)
+
+
+def test_refresh_shows_metrics_that_grow_while_the_job_runs(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite")
+    em = emulator()
+    view = EmulatorView(em)
+    job = em.submit(slow_coin, shots=150, seed=4, store=store, live=LiveMetrics(every=15, interval=0.1))
+    view.job = job
+    totals = []  # (shots in the snapshot, total of the runtime's individual rxy count) while running
+    while not view.refresh():
+        if view.metrics is not None:
+            row = view.metrics[view.metrics["name"] == "rxy_individual_count"]
+            totals.append((int(view.metrics["shots"].max()), float(row["total"].iloc[0])))
+            assert "rxy_individual_count" in view.diagram.value and "running" in view.status.value
+        time.sleep(0.02)
+    assert len(totals) >= 2 and totals[0][0] < totals[-1][0] and totals[0][1] < totals[-1][1]  # seen, growing
+    assert all(0 < shots < 150 for shots, _ in totals)
+    # Finished: the view shows the aggregates of every shot, as computed from the tidy table.
+    expected = job.result().metrics_df().groupby(["category", "name"], observed=True)["value"]
+    expected = expected.agg(["count", "sum", "mean", "min", "max"]).reset_index()
+    shown = view.metrics
+    assert list(shown["name"]) == list(expected["name"]) and list(shown["category"]) == list(expected["category"])
+    assert list(shown["shots"]) == list(expected["count"]) and (expected["count"] <= 150).all()
+    for ours, theirs in (("total", "sum"), ("mean", "mean"), ("min", "min"), ("max", "max")):
+        assert np.allclose(shown[ours], expected[theirs], rtol=1e-12, atol=0), ours
+    assert job.metrics().summary().equals(shown)
     store.close()

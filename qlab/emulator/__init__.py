@@ -24,6 +24,7 @@ from ..exceptions import EmulatorTimeout, PluginError, ProgramError, ProgramPani
 from .context import Future, ProgramContext, Qubit
 from .emulator import Emulator, ShotRecord
 from .error_models import DepolarizingErrorModel, DeviceErrorModel, ErrorModel, IdealErrorModel, LeakageErrorModel
+from .live import LiveMetrics, MetricsSnapshot
 from .operations import RXY, RZ, RZZ, Batch, Custom, Measure, MeasureLeaked, Reset
 from .plugin import API_VERSION, check_api_version, pack_version, plugin_class, register_plugin, unpack_version
 from .qasm import circuit_program, qasm_program
@@ -35,7 +36,8 @@ from .stabilizer import StabilizerSimulator
 __all__ = [
     "API_VERSION", "Batch", "ClassicalReplay", "Coinflip", "Custom", "DensityMatrixSimulator",
     "DepolarizingErrorModel", "DeviceErrorModel", "Emulator", "EmulatorResult", "EmulatorTimeout", "ErrorModel",
-    "Future", "IdealErrorModel", "LazyRuntime", "LeakageErrorModel", "Measure", "MeasureLeaked", "PluginError",
+    "Future", "IdealErrorModel", "LazyRuntime", "LeakageErrorModel", "LiveMetrics", "Measure", "MeasureLeaked",
+    "MetricsSnapshot", "PluginError",
     "ProgramContext", "ProgramError", "ProgramPanic", "Qubit", "RXY", "RZ", "RZZ", "Reset", "Runtime",
     "ShotRecord", "SimpleRuntime", "Simulator", "SoftRZRuntime", "StabilizerSimulator", "StatevectorSimulator",
     "check_api_version", "circuit_program", "pack_version", "plugin_class", "qasm_program", "register_plugin",

@@ -43,6 +43,7 @@ from ..exceptions import (
 )
 from .context import Future, ProgramContext, _Stop
 from .error_models import ErrorModel, IdealErrorModel
+from .live import LiveMetrics
 from .plugin import check_api_version
 from .runtimes import Runtime, SimpleRuntime
 from .simulators import DensityMatrixSimulator, Simulator
@@ -368,7 +369,8 @@ class Emulator:
 
     def run(self, program: Callable, shots: int = 1, seed: int | None = None, timeout: float | None = None,
             n_processes: int = 1, *, sample_once: bool | None = None, progress: bool | None = None,
-            stop: threading.Event | None = None, on_shots: Callable[[int], None] | None = None):
+            stop: threading.Event | None = None, on_shots: Callable[[int], None] | None = None,
+            live: LiveMetrics | None = None):
         """Run ``program`` for ``shots`` shots and return an :class:`~qlab.emulator.result.EmulatorResult`.
 
         Args:
@@ -385,6 +387,8 @@ class Emulator:
             progress: a ``tqdm.auto`` bar over shots (``None``: shown when the run takes over a second).
             stop: a ``threading.Event`` that stops the run between operations (for jobs).
             on_shots: called with the number of completed shots as they complete.
+            live: a :class:`~qlab.emulator.live.LiveMetrics` that publishes the aggregated
+                metrics of the completed shots while the run goes on (for jobs and lab views).
 
         Raises:
             ProgramPanic: the program panicked; ``.result`` holds the shots that ran.
@@ -412,6 +416,8 @@ class Emulator:
         deadline = None if timeout is None else time.monotonic() + timeout
 
         def finish(records, reason=None):
+            if live is not None:
+                live.finish(records)
             result = EmulatorResult(self, records, shots, root.entropy, time.perf_counter() - started)
             if reason == "panic":
                 last = records[-1]
@@ -438,7 +444,7 @@ class Emulator:
             if isinstance(first, _Pending):
                 records = pipeline.sample(first, shots, np.random.default_rng(seeds.sampler))
                 if records is not None:
-                    _tick(bar, on_shots, shots, shots)
+                    _tick(bar, on_shots, live, records)
                     return finish(records)
                 if sample_once:
                     raise PluginError(
@@ -452,7 +458,7 @@ class Emulator:
                     "(feed-forward), so its shots cannot come from one simulation."
                 )
             records = [first]
-            _tick(bar, on_shots, 1, shots)
+            _tick(bar, on_shots, live, records)
             if first.status == "panic" or shots == 1:
                 return finish(records, "panic" if first.status == "panic" else None)
             rest = list(range(1, shots))
@@ -462,20 +468,20 @@ class Emulator:
                     for shot in rest:
                         record = pipeline.run_shot(program, shot, seeds[shot])
                         records.append(record)
-                        _tick(bar, on_shots, len(records), shots)
+                        _tick(bar, on_shots, live, records)
                         if record.status == "panic":
                             reason = "panic"
                             break
                 except _Timeout:
                     reason = "timeout"
                 return finish(records, reason)
-            return finish(*self._run_parallel(program, rest, seeds, deadline, n_processes, records, bar, on_shots, shots))
+            return finish(*self._run_parallel(program, rest, seeds, deadline, n_processes, records, bar, on_shots, live))
         finally:
             pipeline.close()
             if bar is not None:
                 bar.close()
 
-    def _run_parallel(self, program, rest, seeds, deadline, n_processes, records, bar, on_shots, shots):
+    def _run_parallel(self, program, rest, seeds, deadline, n_processes, records, bar, on_shots, live):
         chunks = [c for c in (rest[i::n_processes] for i in range(n_processes)) if c]
         forking = "fork" in multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if forking else "spawn")
@@ -493,7 +499,7 @@ class Emulator:
                     done, reason = future.result()
                     records.extend(done)
                     reasons.append(reason)
-                    _tick(bar, on_shots, len(records), shots)
+                    _tick(bar, on_shots, live, records)
         finally:
             _FORKED = None
         records.sort(key=lambda r: r.shot)
@@ -554,7 +560,10 @@ def _progress(total: int, progress: bool | None):
     return tqdm(total=total, unit="shot", delay=0 if progress else 1.0, leave=bool(progress))
 
 
-def _tick(bar, on_shots, done: int, total: int) -> None:
+def _tick(bar, on_shots, live, records: list) -> None:
+    done = len(records)
+    if live is not None:
+        live.offer(records)
     if bar is not None:
         bar.update(done - bar.n)
     if on_shots is not None:

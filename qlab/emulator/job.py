@@ -29,6 +29,7 @@ import numpy as np
 
 from ..exceptions import JobStateError, QlabTimeoutError
 from ..jobs import JobQueue, JobRecord, JobStatus, JobStore, default_store
+from .live import LiveMetrics, MetricsSnapshot
 
 __all__ = ["EmulatorJob", "submit", "FAMILY"]
 
@@ -52,7 +53,8 @@ def _run(record: JobRecord) -> dict:
     job = _WORK[record.id]
     try:
         result = job.emulator.run(job.program, record.parameters["shots"], record.parameters["seed"],
-                                  progress=False, stop=job._stop, on_shots=job._count, **job.options)
+                                  progress=False, stop=job._stop, on_shots=job._count, live=job.live,
+                                 **job.options)
     finally:
         _WORK.pop(record.id, None)
     job._result = result
@@ -75,9 +77,15 @@ def _describe(program) -> tuple[str, str]:
 
 
 class EmulatorJob:
-    """A background emulator run: ``status()``, ``wait()``, ``result()``, ``cancel()``, ``shots_done``."""
+    """A background emulator run: ``status()``, ``wait()``, ``result()``, ``cancel()``, ``shots_done``, ``metrics()``.
 
-    def __init__(self, emulator, program, record: JobRecord, store: JobStore, options: dict):
+    While the job runs, :meth:`metrics` gives the aggregated metrics of the shots
+    completed so far, republished every 1000 shots or half second by default (see
+    :class:`~qlab.emulator.live.LiveMetrics`); once it is done, those of every shot.
+    """
+
+    def __init__(self, emulator, program, record: JobRecord, store: JobStore, options: dict,
+                 live: LiveMetrics | None = None):
         self.emulator = emulator
         self.program = program
         self.record = record
@@ -85,6 +93,7 @@ class EmulatorJob:
         self.options = options
         self.shots_done = 0
         self._stop = threading.Event()
+        self.live = LiveMetrics() if live is None else live
         self._result = None
 
     @property
@@ -93,6 +102,10 @@ class EmulatorJob:
 
     def _count(self, done: int) -> None:
         self.shots_done = done
+
+    def metrics(self) -> MetricsSnapshot:
+        """The latest :class:`~qlab.emulator.live.MetricsSnapshot` (``.shots``, ``.summary()``); cheap, any thread."""
+        return self.live.snapshot
 
     def status(self) -> JobStatus:
         """The job's status as stored."""
@@ -136,8 +149,11 @@ class EmulatorJob:
 
 
 def submit(emulator, program, shots: int = 1, seed: int | None = None, *, store: JobStore | None = None,
-           **options: Any) -> EmulatorJob:
-    """Record and queue an emulator run; see :meth:`qlab.emulator.Emulator.submit`."""
+           live: LiveMetrics | None = None, **options: Any) -> EmulatorJob:
+    """Record and queue an emulator run; see :meth:`qlab.emulator.Emulator.submit`.
+
+    ``live`` sets how often the running job publishes its metrics (default ``LiveMetrics()``).
+    """
     from ..circuit import Circuit
     from .emulator import _check_int
 
@@ -153,7 +169,7 @@ def submit(emulator, program, shots: int = 1, seed: int | None = None, *, store:
                   **{role: repr(plugin) for role, plugin in emulator.plugins().items()},
                   **{k: v for k, v in options.items() if isinstance(v, (int, float, bool, str, type(None)))}}
     record = JobRecord.new(FAMILY, type(emulator.simulator).__name__, text, form, parameters)
-    job = EmulatorJob(emulator, program, record, store, options)
+    job = EmulatorJob(emulator, program, record, store, options, live)
     _WORK[record.id] = job
     _queue(store).submit(record)
     return job

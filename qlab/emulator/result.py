@@ -19,6 +19,8 @@ from ..exceptions import QlabTypeError
 __all__ = ["EmulatorResult", "pipeline_html"]
 
 METRIC_CATEGORIES = ("user_program", "runtime", "error_model", "simulator", "emulator")
+_PER_SHOT_ONLY = ("error_model", "simulator")
+"""The categories shots sampled from one simulation cannot report (no plugin saw their operations)."""
 
 
 def _cell(value: Any) -> Any:
@@ -103,16 +105,29 @@ class EmulatorResult:
         Categories: ``user_program`` (what the program asked for), ``runtime``
         (batches and operations per kind, total duration), ``error_model``
         (operations seen, errors by kind), ``simulator``, and ``emulator``.
+
+        Shots sampled from one simulation (:attr:`sampled`) have no
+        ``error_model`` or ``simulator`` rows: no plugin saw those shots' operations,
+        and their errors were drawn inside the one simulation, not counted per shot.
+        Such shots carry ``emulator``/``sampled_from_one_simulation`` = 1, and the
+        frame says so in ``frame.attrs["sampled_from_one_simulation"]``; run with
+        ``sample_once=False`` to count them shot by shot.
         """
         rows = [(s.shot, cat, name, value) for s in self.shots for (cat, name), value in s.metrics.items()]
         frame = pd.DataFrame(rows, columns=["shot", "category", "name", "value"])
         frame["category"] = pd.Categorical(frame["category"], categories=METRIC_CATEGORIES)
-        return frame.sort_values(["shot", "category", "name"], kind="stable").reset_index(drop=True)
+        frame = frame.sort_values(["shot", "category", "name"], kind="stable").reset_index(drop=True)
+        frame.attrs["sampled_from_one_simulation"] = self.sampled
+        return frame
 
     def metrics_summary(self) -> pd.DataFrame:
-        """Mean, min and max of every metric over the shots."""
-        frame = self.metrics_df()
-        return frame.groupby(["category", "name"], observed=True)["value"].agg(["mean", "min", "max"]).reset_index()
+        """Every metric over the shots: ``category``, ``name``, ``shots`` reporting it, ``total``, ``mean``, ``min``, ``max``.
+
+        The same table a running job publishes (:meth:`qlab.emulator.job.EmulatorJob.metrics`).
+        """
+        from .live import LiveMetrics
+
+        return LiveMetrics().finish(self.shots).summary()
 
     # -------------------------------------------------------------- plots
     def plot(self, tag: str | None = None, ax=None):
@@ -142,12 +157,16 @@ class EmulatorResult:
 def pipeline_html(emulator, summary: pd.DataFrame | None = None) -> str:
     """The program -> runtime -> error model -> simulator pipeline as an HTML diagram (no JavaScript).
 
-    With a :meth:`EmulatorResult.metrics_summary`, each box lists the mean of its metrics.
+    With a :meth:`EmulatorResult.metrics_summary`, each box lists the mean of its metrics;
+    for shots sampled from one simulation, the error model and simulator boxes say
+    why they have none.
     """
     def metrics(category: str) -> str:
         if summary is None or not len(summary):
             return ""
         rows = summary[summary["category"] == category]
+        if not len(rows) and category in _PER_SHOT_ONLY and (summary["name"] == "sampled_from_one_simulation").any():
+            return "<br><small><i>sampled from one simulation: no per-shot counts</i></small>"
         return "".join(f"<br><small><i>{html.escape(n)}</i>: {m:.4g}</small>" for n, m in zip(rows["name"], rows["mean"]))
 
     def box(title: str, lines: str) -> str:

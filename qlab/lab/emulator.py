@@ -4,10 +4,12 @@
 simulator pipeline (each plugin's name and parameters), a status line and the
 per-shot results table. ``view.show(result)`` fills in a finished run (the
 mean of every metric goes into its plugin's box); ``view.watch(job)`` follows
-a job of :meth:`qlab.emulator.Emulator.submit` from the kernel's event loop,
-updating the shot count as it runs and the metrics when it is done. Every
-part is a line of Python away: ``qlab.emulator.result.pipeline_html``,
-``result.metrics_summary()``, ``result.df()``.
+a job of :meth:`qlab.emulator.Emulator.submit` from the kernel's event loop:
+each :meth:`~EmulatorView.refresh` shows the shot count and the metrics the
+running job last published (``job.metrics()``, every 1000 shots or half
+second), and the results table once it is done. Every part is a line of
+Python away: ``qlab.emulator.result.pipeline_html``, ``result.metrics_summary()``,
+``result.df()``.
 
 >>> from qlab.emulator import Emulator
 >>> def flip(ctx):
@@ -45,6 +47,11 @@ class EmulatorView(widgets.VBox):
         self.diagram = widgets.HTML(pipeline_html(emulator))
         self.status = widgets.HTML("<i>no run yet</i>")
         self.table = widgets.HTML("")
+        self.metrics = None
+        """The metrics summary the diagram shows (a DataFrame), or ``None``."""
+        self.job = None
+        """The job :meth:`watch` follows."""
+        self._shown = 0
         self._task: asyncio.Task | None = None
         super().__init__([self.diagram, self.status, self.table])
         if result is not None:
@@ -52,36 +59,52 @@ class EmulatorView(widgets.VBox):
 
     def show(self, result) -> None:
         """Show a finished :class:`~qlab.emulator.result.EmulatorResult`."""
-        self.diagram.value = pipeline_html(self.emulator, result.metrics_summary())
+        self.metrics = result.metrics_summary()
+        self.diagram.value = pipeline_html(self.emulator, self.metrics)
         self.status.value = html.escape(repr(result))
         self.table.value = result.df().head(self.rows).to_html(index=False)
 
-    def _progress(self, job) -> None:
+    def refresh(self) -> bool:
+        """Show the watched job's progress and latest metrics; ``True`` once it finished (its result shown).
+
+        Cheap and non-blocking: it reads the job's status and its published snapshot.
+        """
+        job = self.job
+        if job is None:
+            return True
+        record = job.store.get(job.id)
+        if record.status.finished:
+            self._finish(job, record)
+            return True
+        snapshot = job.metrics()
+        if snapshot.shots != self._shown:
+            self.metrics, self._shown = snapshot.summary(), snapshot.shots
+            self.diagram.value = pipeline_html(self.emulator, self.metrics)
         shots = job.record.parameters["shots"]
-        self.status.value = f"job {html.escape(job.id[:8])}: {job.status().value}, {job.shots_done} of {shots} shots"
+        self.status.value = (f"job {html.escape(job.id[:8])}: {record.status.value}, {job.shots_done} of {shots} shots"
+                             f" (metrics of {snapshot.shots})")
+        return False
 
     def watch(self, job, interval: float = 0.25):
         """Follow a running job on the kernel's event loop; outside one, wait for it and print a summary."""
+        self.job, self.metrics, self._shown = job, None, 0
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
         if loop is None:
             job.wait()
-            self._finish(job)
+            self.refresh()
             print(self.status.value)
             return None
-        self._task = loop.create_task(self._follow(job, interval))
+        self._task = loop.create_task(self._follow(interval))
         return self._task
 
-    async def _follow(self, job, interval: float) -> None:
-        while not job.status().finished:
-            self._progress(job)
+    async def _follow(self, interval: float) -> None:
+        while not self.refresh():
             await asyncio.sleep(interval)
-        self._finish(job)
 
-    def _finish(self, job) -> None:
-        record = job.store.get(job.id)
+    def _finish(self, job, record) -> None:
         if record.status.value == "done":
             self.show(job.result(timeout=5))
         else:
