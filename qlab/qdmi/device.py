@@ -569,8 +569,18 @@ class Device:
         with self._lock:
             if self._queue is None:
                 self.session._check_open()
-                self._queue = JobQueue(self._run, self.session.store, workers=self.workers, name=self.id)
+                runner, executor = self._queue_runner()
+                workers = self.workers if executor is None else None  # on an executor: as many as it has threads
+                self._queue = JobQueue(runner, self.session.store, workers=workers, name=self.id, executor=executor)
             return self._queue
+
+    def _queue_runner(self):
+        """What the job queue calls per job, and where: ``self._run`` in this process, no executor.
+
+        A device whose jobs may leave the process returns a picklable runner
+        and the session's executor instead.
+        """
+        return self._run, None
 
     def _shutdown(self) -> None:
         with self._lock:

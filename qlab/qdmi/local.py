@@ -43,6 +43,7 @@ from .enums import DeviceProperty, DeviceStatus, OperationProperty, ProgramForma
 from .errors import InvalidArgument, NotSupported, OutOfMem, PermissionDenied
 from .programs import ProgramLimits, check_qasm
 from .results import simulation_results
+from .cluster import SimulationRunner
 
 __all__ = ["LocalDevice"]
 
@@ -53,6 +54,20 @@ class _Prepared:
 
     circuit: Circuit
     program: Program
+
+
+def prepare_program(description: DeviceDescription, noise: NoiseModel, fmt: ProgramFormat, program: str,
+                    limits: ProgramLimits) -> _Prepared:
+    """Check a program within ``limits``, fit it to the device and lower it with the device's noise."""
+    circuit = check_qasm(fmt, program, max_qubits=description.qubits_num, limits=limits)
+    try:
+        fitted = fit_circuit(circuit, description)
+        lowered = lower(fitted, noise, max_qubits=description.max_simulated_qubits)
+    except (DeviceProgramError, UnsupportedProgramError, SimulationError) as err:
+        raise NotSupported(str(err)) from err
+    except MemoryError as err:
+        raise OutOfMem(f"Preparing the program for device {description.id!r} ran out of memory.") from err
+    return _Prepared(fitted, lowered)
 
 
 class LocalDevice(Device):
@@ -103,6 +118,9 @@ class LocalDevice(Device):
             raise InvalidArgument(f"device.limits takes a ProgramLimits, got {type(value).__name__}.")
         self._limits = value
         self._prepared.cache_clear()
+        with self._lock:
+            if self._queue is not None and self.session.executor is not None:
+                self._queue.runner = SimulationRunner.for_device(self.description, value)
 
     # ------------------------------------------------------------ queries
     def _property(self, prop: DeviceProperty):
@@ -205,18 +223,15 @@ class LocalDevice(Device):
         return self._prepared(fmt, program)
 
     def _prepare_program(self, fmt: ProgramFormat, program: str) -> _Prepared:
-        circuit = check_qasm(fmt, program, max_qubits=self.description.qubits_num, limits=self._limits)
-        try:
-            fitted = fit_circuit(circuit, self.description)
-            lowered = lower(fitted, self.noise_model(), max_qubits=self.description.max_simulated_qubits)
-        except (DeviceProgramError, UnsupportedProgramError, SimulationError) as err:
-            raise NotSupported(str(err)) from err
-        except MemoryError as err:
-            raise OutOfMem(f"Preparing the program for device {self.id!r} ran out of memory.") from err
-        return _Prepared(fitted, lowered)
+        return prepare_program(self.description, self.noise_model(), fmt, program, self._limits)
 
     def _circuit_of(self, record: JobRecord) -> Circuit:
         return self._prepared(ProgramFormat(record.program_format), record.program).circuit
+
+    def _queue_runner(self):
+        if self.session.executor is None:
+            return self._run, None
+        return SimulationRunner.for_device(self.description, self._limits), self.session.executor
 
     def _run(self, record: JobRecord) -> dict:
         stop = threading.Event()

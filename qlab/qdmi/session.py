@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import os
 import threading
+from typing import Any
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
@@ -67,6 +68,12 @@ class Session:
         mqt: whether to add the devices of MQT Core's QDMI driver: ``None``
             (default) adds them when ``mqt-core`` is installed, ``True`` requires
             it, ``False`` leaves them out.
+        executor: where the jobs of simulated devices (the catalog's and given
+            descriptions) run: ``None`` (default) on each device's own threads, or a
+            ``distributed.Client`` (or any ``concurrent.futures``-style executor).
+            Only data travels (the description as JSON and the job record; see
+            :mod:`qlab.qdmi.cluster`); a device then keeps as many jobs in flight as
+            the executor has threads. MQT Core's devices always run in this process.
         **custom: the custom session parameters ``custom1`` .. ``custom5``
             (passed on to MQT Core's driver).
 
@@ -74,7 +81,7 @@ class Session:
         InvalidArgument: a custom parameter other than ``custom1`` .. ``custom5``,
             a parameter that is not a str, an unreadable ``auth_file``, a parameter
             only MQT Core uses in a session without its devices, a bad ``workers``
-            value, or a device id given twice.
+            value, a device id given twice, or an ``executor`` without ``submit()``.
         NotSupported: ``mqt=True`` without ``mqt-core`` installed.
         Fatal: the job store cannot be opened (the message says why).
 
@@ -89,7 +96,14 @@ class Session:
                  workers: int | Mapping[str, int] = 1,
                  devices: Iterable[DeviceDescription | str | os.PathLike] = (), mqt: bool | None = None,
                  auth_file: str | os.PathLike | None = None, auth_url: str | None = None, project_id: str | None = None,
-                 **custom):
+                 executor: Any = None, **custom):
+        if executor is not None and not callable(getattr(executor, "submit", None)):
+            raise InvalidArgument(
+                f"Session executor must have submit() (a distributed.Client or a concurrent.futures executor), "
+                f"got {type(executor).__name__}."
+            )
+        self.executor = executor
+        """Where simulated devices run their jobs (``None``: on their own threads)."""
         unknown = sorted(set(custom) - set(_CUSTOM))
         if unknown:
             raise InvalidArgument(

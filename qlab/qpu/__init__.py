@@ -20,6 +20,7 @@ from ..exceptions import AuthenticationError, QPUDataError, RemoteQPUError, Reso
 from .data import Batch, BatchResult, Job, Result, Sample
 from .device import DeviceQPU
 from .handler import Plugin, PluginChain, PluginStack, QPUHandler
+from .compiling import CompilerPlugin
 from .local import DensityMatrixQPU
 from .observable import Observable
 from .plugins import GateSetRewriter, ObservableSplitter, ReadoutMitigation
@@ -31,7 +32,7 @@ from .specs import HardwareSpecs
 __all__ = [
     "Job", "Batch", "Sample", "Result", "BatchResult", "Observable",
     "QPUHandler", "Plugin", "PluginChain", "PluginStack", "DensityMatrixQPU", "DeviceQPU", "RemoteQPU",
-    "GateSetRewriter", "ObservableSplitter", "ReadoutMitigation",
+    "GateSetRewriter", "ObservableSplitter", "ReadoutMitigation", "CompilerPlugin",
     "HardwareSpecs", "AllocationModel", "CostModel", "JobResources", "ResourceModel",
     "serve", "QPUServer",
     "QPUDataError", "WireFormatError", "ResourceLimitError", "AuthenticationError", "RemoteQPUError",
