@@ -323,3 +323,8 @@ def test_compiler_notebook_tables_the_two_qubit_gates(executed):
     html = code_cell(executed(COMPILER_NOTEBOOK), "table = pd.DataFrame(").outputs[-1]["data"]["text/html"]
     for column in ("two-qubit gates in", "cz out", "compile seconds"):
         assert column in html
+
+
+def test_remote_qpu_notebook_opens_a_console_on_the_remote_qpu(executed):
+    nb = executed(ROOT / "notebooks" / "07_remote_qpu.ipynb")
+    assert WIDGET in mime_types(code_cell(nb, "console = DeviceConsole(remote)"))

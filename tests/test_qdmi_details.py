@@ -81,7 +81,7 @@ def test_a_job_that_ends_on_a_full_disk_is_final_keeps_its_result_and_is_saved_w
         _until(lambda: store.get(job.id).status.value == "done", "the retry to write the job")
         stored = store.get(job.id)
         assert stored.error is None and device._queue.unsaved(job.id) is None
-        np.testing.assert_array_equal(stored.results["shots"], job.record.results["shots"])
+        np.testing.assert_array_equal(stored.results["counts"], job.record.results["counts"])
     store.close()
 
 
@@ -384,7 +384,7 @@ def test_a_program_without_classical_bits_says_it_has_no_shots():
         for kind in (JobResult.SHOTS, JobResult.HIST_KEYS, JobResult.HIST_VALUES):
             with pytest.raises(NotSupported, match=re.escape(f"The program has no classical bits, so its job has no {kind.name}: add measurements")):
                 job.get_results(kind)
-        assert job.get_results(JobResult.PROBABILITIES_SPARSE_KEYS) == "0,1"
+        assert job.get_results(JobResult.PROBABILITIES_SPARSE_KEYS) == "00000,10000"  # qubit 0 in |+>, the four others untouched
         assert "has no classical bits" in job._repr_html_()
 
 

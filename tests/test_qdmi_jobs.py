@@ -179,7 +179,7 @@ def test_invalid_programs_raise_when_set(session, program, message):
         (2.5, InvalidArgument, "JobParameter.SHOTSNUM must be an int, got 2.5 (float)."),
         ("100", InvalidArgument, "JobParameter.SHOTSNUM must be an int, got '100' (str)."),
         (True, InvalidArgument, "JobParameter.SHOTSNUM must be an int, got True (bool)."),
-        (10**12, NotSupported, "JobParameter.SHOTSNUM is at most 10,000,000 per job (every shot is stored), got 1,000,000,000,000."),
+        (10**12, NotSupported, "JobParameter.SHOTSNUM is at most 10,000,000 per job (its SHOTS result lists every shot), got 1,000,000,000,000."),
     ],
 )
 def test_bad_shot_counts(session, shots, error, message):
@@ -314,10 +314,12 @@ def test_big_states_are_not_kept(session):
     program = 'OPENQASM 2.0; include "qelib1.inc"; qreg q[10]; creg c[10]; ' + " ".join(f"h q[{i}];" for i in range(10)) + " measure q -> c;"
     job = run(session.device("ideal"), program=program, shots=10)
     assert len(job.get_results(JobResult.PROBABILITIES_DENSE)) == 1024
-    with pytest.raises(NotSupported, match=re.escape("The job acts on 10 qubits; the final density matrix is kept for jobs on up to 8 qubits.")):
+    with pytest.raises(NotSupported, match=re.escape("The program has 10 qubits; DENSITY_MATRIX is given for programs of up to 8 qubits. Read the state of some of them with job.result().state_of(qubits)")):
         job.get_results(JobResult.DENSITY_MATRIX)
-    with pytest.raises(NotSupported, match=re.escape("The job acts on 10 qubits; its final state is kept for jobs on up to 8 qubits")):
+    with pytest.raises(NotSupported, match=re.escape("The program has 10 qubits; the state vector is given for programs of up to 8 qubits")):
         job.get_results(JobResult.STATEVECTOR_SPARSE_KEYS)
+    with pytest.raises(NotSupported, match=re.escape("The job simulated 10 qubits together; their final state is kept for up to 8 simulated qubits")):
+        job.result().state_of([0])
 
 
 def test_keys_put_bit_zero_first_and_registers_in_order(session):
@@ -329,8 +331,8 @@ def test_keys_put_bit_zero_first_and_registers_in_order(session):
 
 def test_programs_without_measurements_or_gates(session):
     job = run(session.device("ideal"), program='OPENQASM 2.0; qreg q[1]; creg c[1];', shots=3)
-    assert job.counts() == {"0": 3} and job.qubits == ()
-    assert job.get_results(JobResult.PROBABILITIES_DENSE).tolist() == [1.0]
+    assert job.counts() == {"0": 3} and job.qubits == (0,)
+    assert job.get_results(JobResult.PROBABILITIES_DENSE).tolist() == [1.0, 0.0]
 
 
 # ------------------------------------------------------------ permission

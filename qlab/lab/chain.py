@@ -5,8 +5,8 @@ plugin's counters), the log lines of the plugin picked with the buttons
 below it (:meth:`~qlab.chain.Simulation.logs`), and the host's send and recv
 queues (:meth:`~qlab.chain.Simulation.queues`). It adds no data of its own.
 
-While it is open it refreshes itself from a task on the kernel's asyncio
-loop, so run the simulation without blocking the kernel
+While it is open it refreshes itself from the kernel's asyncio loop (the
+lab's shared :class:`~qlab.lab.refresh.Refresher`, as the job table does), so run the simulation without blocking the kernel
 (:meth:`~qlab.chain.Simulation.submit`) to watch the counters move. Outside
 a running loop nothing is scheduled; call :meth:`ChainDiagram.refresh`.
 
@@ -22,7 +22,6 @@ a running loop nothing is scheduled; call :meth:`ChainDiagram.refresh`.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from html import escape
 
@@ -30,6 +29,7 @@ import ipywidgets as widgets
 
 from ..chain import Simulation
 from ..exceptions import QlabTypeError
+from .refresh import Refresher
 
 __all__ = ["ChainDiagram"]
 
@@ -48,7 +48,6 @@ class ChainDiagram(widgets.VBox):
     def __init__(self, simulation: Simulation, interval: float = 0.25):
         if not isinstance(simulation, Simulation):
             raise QlabTypeError(f"ChainDiagram needs a qlab.chain.Simulation, got {type(simulation).__name__}.")
-        self._task: asyncio.Task | None = None
         self.simulation = simulation
         self.interval = float(interval)
         self.picture = widgets.HTML()
@@ -60,7 +59,8 @@ class ChainDiagram(widgets.VBox):
         self.plugins.observe(lambda change: self.refresh(), names="value")
         super().__init__([self.picture, self.plugins, self.log_view, self.queue_view])
         self.refresh()
-        self._schedule()
+        self.refresher = Refresher(self.refresh, self.interval)
+        self.refresher.start()
 
     def __repr__(self) -> str:
         return f"ChainDiagram({self.simulation!r})"
@@ -89,25 +89,13 @@ class ChainDiagram(widgets.VBox):
         self.queue_view.value = f"<table><tr><th>host queue</th><th>items</th><th>first items</th></tr>{rows}</table>"
 
     # ------------------------------------------------------------- live
-    def _schedule(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self._task = loop.create_task(self._refresh_loop())
-
-    async def _refresh_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            self.refresh()
-
     @property
     def live(self) -> bool:
         """Whether the view refreshes itself."""
-        return self._task is not None and not self._task.done()
+        return self.refresher.running
 
     def close(self) -> None:
         """Stop refreshing and close the widget."""
-        if getattr(self, "_task", None) is not None:
-            self._task.cancel()
+        if hasattr(self, "refresher"):  # not yet there when the constructor refused its argument
+            self.refresher.stop()
         super().close()

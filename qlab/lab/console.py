@@ -2,9 +2,13 @@
 
 The console reads the device through :func:`qlab.lab.device_specs`, so it
 works for a QDMI device, a description, a catalog id, or any family's object
-with ``get_specs()``. Submitting and the Jobs tab need a device that creates
-jobs QDMI-style (``create_job()``, ``set_parameter``, ``submit``) and a
-``session.store``; for a static description those tabs say so.
+with ``get_specs()``, a QPU of :mod:`qlab.qpu` included (local or remote).
+The Submit tab sends the program through a *submit target*: a device that
+creates jobs QDMI-style (``create_job()``, ``set_parameter``, ``submit``), or
+a QPU, whose ``submit(Job(circuit, nbshots=shots))`` runs on a worker thread
+so the kernel stays free. The Jobs tab needs a job store (a device's
+``session.store``, a :class:`~qlab.qpu.DeviceQPU`'s store); for a static
+description those tabs say so.
 
 Errors (a QASM syntax error with its line, zero or too many shots, a bad
 seed, a job that fails, a closed session) appear inside the Submit tab next
@@ -19,11 +23,14 @@ to the form; nothing is raised into the cell.
 from __future__ import annotations
 
 import html
+import itertools
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import ipywidgets as widgets
 
 from .._html import frame_table, key_value_table
 from ..exceptions import QlabError
+from ..jobs import JobStatus
 from .plots import SITE_PROPERTIES, plot_calibration, plot_coupling_map
 from .queue import DEFAULT_INTERVAL, JobQueue
 from .refresh import Refresher
@@ -45,7 +52,7 @@ EXAMPLES = {
 }
 """Ready programs for the Submit tab: name -> OpenQASM text."""
 
-_BADGE = {"idle": "#2b8a3e", "busy": "#1c7ed6", "offline": "#868e96", "maintenance": "#e67700",
+_BADGE = {"unknown": "#868e96", "idle": "#2b8a3e", "busy": "#1c7ed6", "offline": "#868e96", "maintenance": "#e67700",
           "calibration": "#e67700", "error": "#a4161a"}
 
 
@@ -60,6 +67,8 @@ class DeviceConsole(widgets.VBox):
     def __init__(self, device, interval: float = DEFAULT_INTERVAL):
         self.device = device
         self.specs = device_specs(device)
+        self.target = _submit_target(device)
+        """How the Submit tab submits (``None``: it cannot)."""
         self.pending = None
         """The last job submitted from the Submit tab, until its result is shown."""
         self.header = widgets.HTML()
@@ -118,7 +127,9 @@ class DeviceConsole(widgets.VBox):
         self.result_table = widgets.HTML()
         self.example.observe(lambda c: setattr(self.program, "value", EXAMPLES[c["new"]]), names="value")
         self.submit_button.on_click(lambda _b: self.submit())
-        if not callable(getattr(self.device, "create_job", None)):
+        if isinstance(self.target, _QPUTarget):
+            self.seed.disabled, self.seed.placeholder = True, "set on the QPU"
+        if self.target is None:
             self.submit_button.disabled = True
             self.submit_message.value = ("<p>This is a description, not a running device: open it in a session "
                                          "(<code>Session().device(id)</code>) to submit jobs.</p>")
@@ -126,30 +137,24 @@ class DeviceConsole(widgets.VBox):
         return widgets.VBox([form, self.submit_message, self.result_image, self.result_table])
 
     def _jobs_tab(self, interval: float) -> widgets.Widget:
-        store = getattr(getattr(self.device, "session", None), "store", None)
-        if store is None:
+        source = self.target.job_source() if self.target is not None else None
+        if source is None:
             self.jobs = None
             return widgets.HTML("<p>No job store: this device is not open in a session.</p>")
-        self.jobs = JobQueue(store, sources=[self.device], device=self.specs.id, interval=interval)
+        store, device = source
+        self.jobs = JobQueue(store, sources=[device], device=self.specs.id, interval=interval)
         return self.jobs
 
     # ------------------------------------------------------------ actions
     def submit(self):
-        """Submit the form's program; return the job, or ``None`` after showing why it was refused."""
-        from ..qdmi import JobParameter
+        """Submit the form's program; return the job, or ``None`` after showing why it was refused.
 
+        On a device the job is its QDMI job; on a QPU it is a handle whose ``result()`` is the
+        :class:`~qlab.qpu.Result` (``shots`` 0 asks a QPU for exact probabilities).
+        """
         self.result_image.value, self.result_table.value = b"", ""
-        program = self.program.value
-        fmt = "qasm3" if program.lstrip().startswith("OPENQASM 3") else "qasm2"
         try:
-            seed = _seed(self.seed.value)
-            job = self.device.create_job()
-            job.set_parameter(JobParameter.PROGRAMFORMAT, fmt)
-            job.set_parameter(JobParameter.PROGRAM, program)
-            job.set_parameter(JobParameter.SHOTSNUM, self.shots.value)
-            if seed is not None:
-                job.set_parameter(JobParameter.SEED, seed)
-            job.submit()
+            job = self.target.submit(self.program.value, self.shots.value, self.seed.value)
         except QlabError as err:
             self.submit_message.value = error_html("The job was not submitted", err)
             return None
@@ -179,22 +184,131 @@ class DeviceConsole(widgets.VBox):
         if state.name not in ("DONE", "FAILED", "CANCELED"):
             return
         self.pending = None
-        record = job.record
         if state.name == "DONE":
             counts = job.counts()
             self.result_image.value = histogram_png(counts, title=f"{self.specs.id} · job {job.id[:8]}")
             self.result_table.value = result_html(counts)
             self.submit_message.value = f"<p>Job <code>{html.escape(job.id)}</code> is DONE.</p>"
         else:
-            why = (record.error if record is not None else None) or "no reason recorded"
-            self.submit_message.value = error_html(f"Job {job.id} {state.name}", QlabError(why))
+            self.submit_message.value = error_html(f"Job {job.id} {state.name}", self.target.failure(job))
 
     def close(self) -> None:
-        """Stop refreshing and close the console (and its job table)."""
+        """Stop refreshing and close the console (and its job table and submit thread)."""
         self.refresher.stop()
         if self.jobs is not None:
             self.jobs.close()
+        if self.target is not None:
+            self.target.close()
         super().close()
+
+
+# ------------------------------------------------------------ submit targets
+# A submit target turns the form into a job handle the console polls: the handle has ``id``,
+# ``check()`` (a status named DONE, FAILED, CANCELED, or anything else while it runs) and
+# ``counts()`` once DONE; ``failure(handle)`` says why one failed, ``job_source()`` names the
+# job store and the device whose jobs the Jobs tab lists.
+
+
+def _submit_target(device):
+    """The submit target for ``device``: a QDMI-style device, a QPU, or ``None`` (nothing to submit to)."""
+    from ..qpu import QPUHandler
+
+    if isinstance(device, QPUHandler):
+        return _QPUTarget(device)
+    if callable(getattr(device, "create_job", None)):
+        return _QDMITarget(device)
+    return None
+
+
+class _QDMITarget:
+    """Jobs created, parametrised and queued on a QDMI-style device; the handles are its jobs."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def submit(self, program: str, shots: int, seed_text: str):
+        from ..qdmi import JobParameter
+
+        seed = _seed(seed_text)
+        job = self.device.create_job()
+        job.set_parameter(JobParameter.PROGRAMFORMAT, "qasm3" if program.lstrip().startswith("OPENQASM 3") else "qasm2")
+        job.set_parameter(JobParameter.PROGRAM, program)
+        job.set_parameter(JobParameter.SHOTSNUM, shots)
+        if seed is not None:
+            job.set_parameter(JobParameter.SEED, seed)
+        job.submit()
+        return job
+
+    def failure(self, job) -> QlabError:
+        record = job.record
+        return QlabError((record.error if record is not None else None) or "no reason recorded")
+
+    def job_source(self):
+        store = getattr(getattr(self.device, "session", None), "store", None)
+        return None if store is None else (store, self.device)
+
+    def close(self) -> None:
+        """Nothing to release: the device's session owns its queue."""
+
+
+class _QPUTarget:
+    """``qpu.submit(Job(circuit, nbshots=shots))`` on one worker thread, so the kernel never waits on it."""
+
+    def __init__(self, qpu):
+        self.qpu = qpu
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qlab-console-qpu")
+        self._numbers = itertools.count(1)
+
+    def submit(self, program: str, shots: int, seed_text: str) -> _QPUSubmission:
+        from ..circuit import load_qasm
+        from ..qpu import Job
+
+        job = Job(load_qasm(program), nbshots=shots)
+        return _QPUSubmission(f"qpu-{next(self._numbers)}", self._pool.submit(self.qpu.submit, job))
+
+    def failure(self, job: _QPUSubmission) -> BaseException:
+        return job.future.exception()
+
+    def job_source(self):
+        from ..qpu import DeviceQPU, PluginStack
+
+        base = self.qpu.qpu if isinstance(self.qpu, PluginStack) else self.qpu
+        return (base.store, base.device) if isinstance(base, DeviceQPU) else None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _QPUSubmission:
+    """A QPU job submitted from the console: its :class:`~qlab.qpu.Result` once the worker thread is done."""
+
+    def __init__(self, id: str, future: Future):
+        self.id = id
+        """The console's number for the job."""
+        self.future = future
+        """The running ``qpu.submit`` call."""
+
+    def check(self) -> JobStatus:
+        """RUNNING, DONE, FAILED (the QPU raised) or CANCELED (the console closed first)."""
+        if not self.future.done():
+            return JobStatus.RUNNING
+        if self.future.cancelled():
+            return JobStatus.CANCELED
+        return JobStatus.FAILED if self.future.exception() is not None else JobStatus.DONE
+
+    def result(self):
+        """The QPU's :class:`~qlab.qpu.Result` (waits for it)."""
+        return self.future.result()
+
+    def counts(self):
+        """The result's outcomes as a :class:`~qlab.sim.plotting.Distribution` (exact when ``shots`` is 0)."""
+        from ..sim.plotting import Distribution
+
+        result = self.result()
+        return Distribution(result.probabilities, result.nbshots or None)
+
+    def __repr__(self) -> str:
+        return f"<_QPUSubmission {self.id} {self.check().name}>"
 
 
 def _seed(text: str) -> int | None:

@@ -6,6 +6,7 @@ device itself. :func:`device_specs` builds one from
 - a QDMI device (:class:`qlab.qdmi.Device`, including MQT Core's),
 - a :class:`qlab.devices.DeviceDescription` (or a catalog id such as ``"training5"``),
 - anything with a ``description`` attribute holding a ``DeviceDescription``,
+- a :class:`qlab.qpu.HardwareSpecs` (what a QPU, local or remote, says about itself),
 - anything with a ``get_specs()`` method returning one of the above or a
   ``DeviceSpecs`` (the hook a QPU, an emulator or a chain backend implements
   to get a console).
@@ -33,7 +34,8 @@ __all__ = ["DeviceSpecs", "device_specs", "SITE_COLUMNS", "GATE_COLUMNS"]
 SITE_COLUMNS = ["site", "t1", "t2", "readout_fidelity", "x", "y"]
 """Columns of :attr:`DeviceSpecs.sites`: seconds, a probability, meters (``NaN`` when unknown)."""
 GATE_COLUMNS = ["gate", "sites", "duration", "fidelity"]
-"""Columns of :attr:`DeviceSpecs.gates`: one row per gate and site tuple (seconds, average gate fidelity)."""
+"""Columns of :attr:`DeviceSpecs.gates`: one row per gate and site tuple (seconds, average gate fidelity).
+An empty site tuple stands for every site (a QPU reports one median fidelity per gate)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class DeviceSpecs:
     """Jobs waiting when the snapshot was taken."""
     live: Callable[[], tuple[str, int | None]] | None = field(default=None, compare=False, repr=False)
     """Reads ``(status, queue_length)`` now; ``None`` when the source is static."""
+    notes: dict = field(default_factory=dict, compare=False)
+    """Overview rows the source adds or words itself (a QPU: ``"coupling": "all-to-all"``, its noise medians)."""
 
     @property
     def native_gates(self) -> tuple[str, ...]:
@@ -91,6 +95,7 @@ class DeviceSpecs:
             "program formats": ", ".join(self.program_formats) or "none",
             "coupling": "not reported" if self.coupling_map is None else f"{len(self.coupling_map)} pairs",
             "queue length": "not reported" if queue is None else queue,
+            **self.notes,
         }
 
 
@@ -101,9 +106,12 @@ def device_specs(source) -> DeviceSpecs:
         QlabTypeError: ``source`` is none of these (the message lists what is accepted).
     """
     from ..devices import DeviceDescription, load_device
+    from ..qpu import HardwareSpecs
 
     if isinstance(source, DeviceSpecs):
         return source
+    if isinstance(source, HardwareSpecs):
+        return _from_hardware_specs(source)
     if isinstance(source, str):
         return _from_description(load_device(source))
     if callable(getattr(source, "get_specs", None)):
@@ -116,7 +124,7 @@ def device_specs(source) -> DeviceSpecs:
         return _from_description(source.description)
     raise QlabTypeError(
         f"Cannot show {type(source).__name__} as a device: give a qlab.qdmi Device, a DeviceDescription, "
-        "a catalog id, or an object with get_specs()."
+        "a catalog id, a qlab.qpu HardwareSpecs, or an object with get_specs()."
     )
 
 
@@ -175,6 +183,38 @@ def _from_qdmi(device) -> DeviceSpecs:
         pd.DataFrame(gates, columns=GATE_COLUMNS), device.coupling_map,
         tuple(f.name.lower() for f in device.supported_program_formats), str(device.version or ""), status, queue, live,
     )
+
+
+def _from_hardware_specs(h) -> DeviceSpecs:
+    """A QPU's specs: per-qubit T1, T2 and readout fidelity from its noise summary, one median fidelity per gate."""
+    n = h.nbqbits or 0
+    t1, t2 = h.noise.get("t1", {}), h.noise.get("t2", {})
+    sites = pd.DataFrame(
+        [{"site": q, "t1": _nan(t1.get(str(q))), "t2": _nan(t2.get(str(q))), "readout_fidelity": _readout(h, q),
+          "x": float("nan"), "y": float("nan")} for q in range(n)],
+        columns=SITE_COLUMNS,
+    )
+    fidelity = h.noise.get("gate_fidelity", {})
+    gates = pd.DataFrame(
+        [{"gate": g, "sites": (), "duration": float("nan"), "fidelity": fidelity.get(g)}
+         for g in dict.fromkeys([*h.gate_set, *fidelity])],
+        columns=GATE_COLUMNS,
+    )
+    qpu_id = str(h.meta_data.get("device") or h.meta_data.get("qpu") or "qpu")
+    rows = h.df().set_index("property")["value"]
+    notes = {k.replace("_", " "): v for k, v in rows.drop(["nbqbits", "topology", "gate_set"]).items()
+             if v is not None and v != ""}
+    if h.topology is None:
+        notes["coupling"] = "all-to-all"
+    if not h.gate_set:
+        notes["native gates"] = "any library gate"
+    return DeviceSpecs(qpu_id, h.description or qpu_id, n, sites, gates, h.topology, ("qasm2", "qasm3"),
+                       notes=notes)
+
+
+def _readout(h, qubit: int) -> float:
+    matrix = h.readout_confusion(qubit)
+    return float("nan") if matrix is None else float(1 - (matrix[0, 1] + matrix[1, 0]) / 2)
 
 
 def _nan(value) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import QlabError
+from ..qdmi.results import outcome_counts
 from ..sim.plotting import as_distribution, more_outcomes_note, plot_distributions, top_outcomes
 
 __all__ = ["Png", "counts_of_record", "result_html", "histogram_png", "figure_png", "error_html", "format_time", "COUNT_READERS"]
@@ -33,7 +34,7 @@ def counts_of_record(record) -> dict[str, int]:
     """The histogram of a finished job record of any family.
 
     A family registers its own reader in :data:`COUNT_READERS`; the default
-    reads the QDMI results dict (``keys`` plus per-shot indices ``shots``).
+    reads the QDMI results dict (``keys`` plus their ``counts``, or per-shot indices ``shots``).
 
     Raises:
         QlabError: the record has no results (not DONE) or none this reader understands.
@@ -44,9 +45,9 @@ def counts_of_record(record) -> dict[str, int]:
     if reader is not None:
         return reader(record)
     results = record.results
-    if "keys" in results and "shots" in results:
+    if "keys" in results and ("counts" in results or "shots" in results):
         keys = list(results["keys"])
-        counts = np.bincount(np.asarray(results["shots"], dtype=int), minlength=len(keys))
+        counts = outcome_counts(results)
         return {k: int(c) for k, c in zip(keys, counts) if c}
     if "counts" in results:
         return {str(k): int(v) for k, v in results["counts"].items()}

@@ -45,7 +45,7 @@ DEFAULT_SHOTS = 1024
 """Shots of a job that does not set ``SHOTSNUM``."""
 
 MAX_SHOTS = 10**7
-"""The most shots one job may take (every shot is stored with the job)."""
+"""The most shots one job may take (its SHOTS result lists every shot; the job stores only counts)."""
 
 _POLL = 0.02
 _LIVENESS = 0.5
@@ -203,7 +203,7 @@ class Job:
             if shots < 1:
                 raise InvalidArgument(f"JobParameter.SHOTSNUM must be at least 1, got {shots}.")
             if shots > MAX_SHOTS:
-                raise NotSupported(f"JobParameter.SHOTSNUM is at most {MAX_SHOTS:,} per job (every shot is stored), got {shots:,}.")
+                raise NotSupported(f"JobParameter.SHOTSNUM is at most {MAX_SHOTS:,} per job (its SHOTS result lists every shot), got {shots:,}.")
             self._shots = shots
         else:
             seed = _int(value, "JobParameter.SEED")

@@ -2,18 +2,27 @@
 
 Every device (simulated or adapted) stores the same results dict in the job store:
 
-=======================  ====================================================
-``keys``                 the distinct measurement outcomes, classical bit 0 first
-``shots``                per shot, the index of its outcome in ``keys``
-``qubits``               the qubits the state results describe, in order
-``probability_keys``     basis states with non-zero probability (qubit ``qubits[0]`` first)
-``probability_values``   their probabilities
-``statevector_keys``     (pure simulators) basis states with non-zero amplitude
-``statevector_values``   (pure simulators) their amplitudes
-``density_matrix``       (up to :data:`STATE_MAX_QUBITS` qubits) the final density matrix
+=========================  ====================================================
+``keys``                   the distinct measurement outcomes, classical bit 0 first
+``counts``                 how many shots gave each of ``keys`` (one multinomial draw)
+``memory_seed``            the seed the SHOTS result orders ``counts`` with
+``shots``                  (instead of ``counts``: devices that report every shot, and
+                           older records) per shot, the index of its outcome in ``keys``
+``qubits``                 all of the program's qubits, in order: the qubits of the
+                           probability, state-vector and density-matrix results
+``probability_keys``       basis states with non-zero probability (qubit ``qubits[0]`` first)
+``probability_values``     their probabilities
+``statevector_keys``       (pure simulators) basis states with non-zero amplitude
+``statevector_values``     (pure simulators) their amplitudes
+``state_qubits``           the qubits ``density_matrix`` describes (the others are in
+                           ``|0>``); without it, ``qubits``
+``density_matrix``         (up to :data:`STATE_MAX_QUBITS` state qubits) their final density matrix
 ``outcome_probabilities``  (simulated jobs) the exact probability of each of ``keys``
-=======================  ====================================================
+=========================  ====================================================
 
+A job stores counts, not every shot: the SHOTS result is built when it is
+asked for, a random order of the counts drawn from ``memory_seed`` (so the
+same job gives the same SHOTS each time, and ``job.result().memory`` agrees).
 A program without classical bits has the one empty outcome key; its shots
 and histograms raise :class:`~qlab.qdmi.errors.NotSupported` saying so
 (its probabilities and state are still there). :func:`to_result` turns a
@@ -25,10 +34,12 @@ a dense index reads the same bitstring as a binary number, so qubit
 describe the state after the last gate, before terminal measurements and
 without readout errors; shots and histograms include readout errors.
 
->>> results = {"keys": ["00", "11"], "shots": np.array([0, 1, 1]), "qubits": [0, 1],
+>>> results = {"keys": ["00", "11"], "counts": np.array([1, 2]), "memory_seed": 7, "qubits": [0, 1],
 ...            "probability_keys": ["00", "11"], "probability_values": np.array([0.5, 0.5])}
->>> result_value(results, JobResult.SHOTS)
-'00,11,11'
+>>> sorted(result_value(results, JobResult.SHOTS).split(","))
+['00', '11', '11']
+>>> result_value(results, JobResult.HIST_VALUES).tolist()
+[1, 2]
 >>> result_value(results, JobResult.PROBABILITIES_DENSE).tolist()
 [0.5, 0.0, 0.0, 0.5]
 """
@@ -43,14 +54,15 @@ from ..circuit import Circuit
 from ..sim.density_matrix import DensityMatrix
 from ..sim.engine import run_program
 from ..sim.program import Program
-from ..sim.result import Result, outcome_weights
+from ..sim.result import Result, outcome_weights, shot_order
 from .enums import JobResult
 from .errors import NotSupported
 
-__all__ = ["simulation_results", "result_value", "to_result", "STATE_MAX_QUBITS", "DENSE_MAX_QUBITS"]
+__all__ = ["simulation_results", "result_value", "outcome_counts", "to_result", "STATE_MAX_QUBITS", "DENSE_MAX_QUBITS"]
 
 STATE_MAX_QUBITS = 8
-"""Jobs on at most this many qubits keep their final density matrix (a 256 x 256 matrix at 8)."""
+"""The density-matrix and state-vector results exist for programs of at most this many qubits
+(a 256 x 256 matrix at 8); the job keeps the state of at most this many simulated qubits."""
 
 DENSE_MAX_QUBITS = 24
 """Dense results (2**n entries) are given for at most this many qubits."""
@@ -62,27 +74,62 @@ _TINY = 1e-15
 def simulation_results(
     circuit: Circuit, program: Program, shots: int, seed: int | None, stop: threading.Event | None = None
 ) -> dict:
-    """Run a lowered program (until ``stop`` is set) and collect the stored results of a job."""
+    """Run a lowered program (until ``stop`` is set) and collect the stored results of a job.
+
+    The counts are one multinomial draw over the exact outcome distribution,
+    as :func:`qlab.simulate` draws them (the same seed gives the same counts).
+    """
     branches = run_program(program, stop)
-    qubits = sorted([*program.qubits, *program.product])
-    weights = sum(outcome_weights(state, program, qubits) for state in branches.values())
+    state_qubits = sorted([*program.qubits, *program.product])
+    weights = sum(outcome_weights(state, program, state_qubits) for state in branches.values())
     weights /= weights.sum()
     nonzero = np.flatnonzero(weights > _TINY)
-    result = Result.from_branches(circuit, program, branches, None, None, 0.0)
+    result = Result.from_branches(circuit, program, branches, shots, seed, 0.0)
+    drawn = result.counts
     keys = [k.replace(" ", "") for k in result.probabilities]
     p = np.fromiter(result.probabilities.values(), dtype=float, count=len(keys))
-    sampled = np.random.default_rng(seed).choice(len(keys), size=shots, p=p / p.sum())
     out = {
         "keys": keys,
-        "shots": sampled.astype(np.uint32),
-        "qubits": list(qubits),
-        "probability_keys": [format(int(i), f"0{len(qubits)}b") if qubits else "" for i in nonzero],
+        "counts": np.array([drawn.get(k, 0) for k in result.probabilities], dtype=np.uint64),
+        "memory_seed": result.memory_seed,
+        "qubits": list(range(circuit.num_qubits)),
+        "probability_keys": _full_keys(nonzero, state_qubits, circuit.num_qubits),
         "probability_values": weights[nonzero],
         "outcome_probabilities": p / p.sum(),
+        "state_qubits": state_qubits,
     }
-    if len(qubits) <= STATE_MAX_QUBITS:
-        out["density_matrix"] = result.state_of(qubits).matrix
+    if len(state_qubits) <= STATE_MAX_QUBITS:
+        out["density_matrix"] = result.state_of(state_qubits).matrix
     return out
+
+
+def _full_keys(indices: np.ndarray, qubits: list[int], num_qubits: int) -> list[str]:
+    """Basis states of ``qubits`` (dense indices, ``qubits[0]`` most significant) as keys over all
+    ``num_qubits`` qubits, the others ``0``."""
+    chars = np.full((len(indices), num_qubits), ord("0"), dtype=np.uint8)
+    for j, q in enumerate(qubits):
+        chars[:, q] += ((np.asarray(indices, dtype=np.int64) >> (len(qubits) - 1 - j)) & 1).astype(np.uint8)
+    if num_qubits == 0:
+        return [""] * len(indices)
+    return np.ascontiguousarray(chars).view(f"S{num_qubits}").reshape(-1).astype(str).tolist()
+
+
+def outcome_counts(results: dict) -> np.ndarray:
+    """How many shots gave each of ``results["keys"]`` (from the stored counts, or per-shot indices).
+
+    >>> outcome_counts({"keys": ["0", "1"], "shots": np.array([1, 1, 0])}).tolist()
+    [1, 2]
+    """
+    if "counts" in results:
+        return np.asarray(results["counts"], dtype=np.int64)
+    return np.bincount(np.asarray(results["shots"], dtype=np.intp), minlength=len(results["keys"]))
+
+
+def _shot_indices(results: dict) -> np.ndarray:
+    """Per shot, the index of its outcome in ``keys``: as the device reported them, or built from the counts."""
+    if "shots" in results:
+        return np.asarray(results["shots"], dtype=np.intp)
+    return shot_order(outcome_counts(results), results.get("memory_seed"))
 
 
 def result_value(results: dict, kind: JobResult):
@@ -99,9 +146,9 @@ def result_value(results: dict, kind: JobResult):
             "or Circuit.measure_all()), or read PROBABILITIES_SPARSE_KEYS / DENSITY_MATRIX for the final state."
         )
     if kind is JobResult.SHOTS:
-        return ",".join(np.asarray(results["keys"], dtype=object)[np.asarray(results["shots"], dtype=np.intp)])
+        return ",".join(np.asarray(results["keys"], dtype=object)[_shot_indices(results)])
     if kind in (JobResult.HIST_KEYS, JobResult.HIST_VALUES):
-        counts = np.bincount(np.asarray(results["shots"], dtype=np.intp), minlength=len(results["keys"]))
+        counts = outcome_counts(results)
         seen = np.flatnonzero(counts)
         if kind is JobResult.HIST_KEYS:
             return ",".join(results["keys"][i] for i in seen)
@@ -118,7 +165,7 @@ def result_value(results: dict, kind: JobResult):
     if kind is JobResult.PROBABILITIES_DENSE:
         return _dense(results["probability_keys"], results["probability_values"], len(results["qubits"]), float)
     if kind is JobResult.DENSITY_MATRIX:
-        return _density_matrix(results)
+        return _density_matrix(results, "DENSITY_MATRIX")
     if kind in (JobResult.STATEVECTOR_DENSE, JobResult.STATEVECTOR_SPARSE_KEYS, JobResult.STATEVECTOR_SPARSE_VALUES):
         keys, values = _statevector(results)
         if kind is JobResult.STATEVECTOR_SPARSE_KEYS:
@@ -144,27 +191,37 @@ def _dense(keys, values, n: int, dtype) -> np.ndarray:
     return out
 
 
-def _density_matrix(results: dict) -> DensityMatrix:
+def _stored_state(results: dict) -> tuple[list[int], DensityMatrix]:
+    """The qubits whose state the job kept, and that state (the other qubits are in ``|0>``)."""
     if "density_matrix" in results:
-        return DensityMatrix(results["density_matrix"], validate=False)
+        qubits = results.get("state_qubits", results["qubits"])
+        return [int(q) for q in qubits], DensityMatrix(results["density_matrix"], validate=False)
     n = len(results["qubits"])
     if "statevector_keys" in results and n <= STATE_MAX_QUBITS:
         psi = _dense(results["statevector_keys"], results["statevector_values"], n, complex)
-        return DensityMatrix(np.outer(psi, psi.conj()), validate=False)
+        return [int(q) for q in results["qubits"]], DensityMatrix(np.outer(psi, psi.conj()), validate=False)
+    simulated = len(results.get("state_qubits", results["qubits"]))
     raise NotSupported(
-        f"The job acts on {n} qubits; the final density matrix is kept for jobs on up to {STATE_MAX_QUBITS} qubits."
+        f"The job simulated {simulated} qubits together; their final state is kept for up to {STATE_MAX_QUBITS} "
+        "simulated qubits; read the probabilities instead."
     )
+
+
+def _density_matrix(results: dict, what: str) -> DensityMatrix:
+    """The final state of all of the program's qubits (``results["qubits"]``)."""
+    n = len(results["qubits"])
+    if n > STATE_MAX_QUBITS:
+        raise NotSupported(
+            f"The program has {n} qubits; {what} is given for programs of up to {STATE_MAX_QUBITS} qubits. Read the "
+            "state of some of them with job.result().state_of(qubits), for example job.result().state_of([0, 1])."
+        )
+    return _StoredState(results).of(results["qubits"])
 
 
 def _statevector(results: dict) -> tuple[list[str], np.ndarray]:
     if "statevector_keys" in results:
         return list(results["statevector_keys"]), np.asarray(results["statevector_values"], dtype=complex)
-    if "density_matrix" not in results:
-        raise NotSupported(
-            f"The job acts on {len(results['qubits'])} qubits; its final state is kept for jobs on up to "
-            f"{STATE_MAX_QUBITS} qubits, so there is no state vector; read the probabilities instead."
-        )
-    rho = np.asarray(results["density_matrix"])
+    rho = _density_matrix(results, "the state vector").matrix
     vals, vecs = np.linalg.eigh(rho)
     purity = float(np.real(np.vdot(rho, rho)))
     if 1 - purity > _PURE:
@@ -200,11 +257,12 @@ class _StoredState:
 
     def of(self, qubits) -> DensityMatrix:
         qubits = [int(q) for q in qubits]
-        stored = [int(q) for q in self._results["qubits"]]
+        stored = [int(q) for q in self._results.get("state_qubits", self._results["qubits"])]
         kept = [q for q in qubits if q in stored]
         matrix = np.ones((1, 1), dtype=complex)
         if kept:
-            matrix = _density_matrix(self._results).partial_trace([stored.index(q) for q in kept]).matrix
+            stored, state = _stored_state(self._results)
+            matrix = state.partial_trace([stored.index(q) for q in kept]).matrix
         order = kept + [q for q in qubits if q not in stored]
         for _ in range(len(order) - len(kept)):
             matrix = np.kron(matrix, np.diag([1.0, 0.0]))
@@ -229,17 +287,18 @@ def to_result(circuit: Circuit | None, results: dict, shots: int, seed: int | No
     {'00': 2, '11': 2}
     """
     keys = list(results["keys"])
-    index = np.asarray(results["shots"], dtype=np.intp)
     if circuit is None:
         width = len(keys[0]) if keys else 0
         circuit = Circuit(len(results["qubits"]), width)
     sizes = [len(register) for register in circuit.cregs]
     spaced = [_register_key(k, sizes) if sum(sizes) == len(k) else k for k in keys]
-    frequencies = np.bincount(index, minlength=len(keys))
+    frequencies = outcome_counts(results)
     if "outcome_probabilities" in results:
         weights = np.asarray(results["outcome_probabilities"], dtype=float)
     else:
-        weights = frequencies / max(len(index), 1)
+        weights = frequencies / max(int(frequencies.sum()), 1)
     probabilities = {k: float(w) for k, w in sorted(zip(spaced, weights)) if w > 0}
     counts = {k: int(c) for k, c in sorted(zip(spaced, frequencies)) if c}
-    return Result(circuit, results["qubits"], probabilities, _StoredState(results), shots, seed, time_taken, counts=counts)
+    simulated = results.get("state_qubits", results["qubits"])
+    return Result(circuit, simulated, probabilities, _StoredState(results), shots, seed, time_taken, counts=counts,
+                  memory_seed=results.get("memory_seed"))

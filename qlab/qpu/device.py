@@ -33,6 +33,7 @@ from ..devices import DeviceDescription, device_ids
 from ..exceptions import JobStateError, QlabTypeError, SimulationError
 from ..jobs import JobRecord, JobStatus, JobStore
 from ..qdmi import Device, LocalDevice, NotSupported, ProgramFormat, Session
+from ..qdmi.results import outcome_counts
 from .data import Batch, BatchResult, Job, Result, Sample
 from .execute import SeedSource, measurement_circuit
 from .handler import QPUHandler
@@ -152,7 +153,7 @@ class DeviceQPU(QPUHandler):
             raise JobStateError(f"QPU job {record_id} on device {self.device.id!r} ended {record.status.value}: {record.error}")
         results, k = record.results, len(job.qubits)
         if job.nbshots:
-            counts = np.bincount(np.asarray(results["shots"], dtype=np.int64), minlength=len(results["keys"]))
+            counts = outcome_counts(results)
             n = job.nbshots
             samples = [Sample(int(key, 2) if k else 0, k, c / n, err=float(np.sqrt(c / n * (1 - c / n) / n)))
                        for key, c in zip(results["keys"], counts.tolist()) if c]

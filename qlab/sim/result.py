@@ -27,7 +27,8 @@ from ..exceptions import SimulationError
 from .density_matrix import DensityMatrix
 from .state import _ZERO_1Q, PauliState
 
-__all__ = ["Result", "FinalState", "format_record", "format_records", "outcome_weights", "qiskit_key", "STATE_MAX_QUBITS"]
+__all__ = ["Result", "FinalState", "format_record", "format_records", "outcome_weights", "qiskit_key", "shot_order",
+           "STATE_MAX_QUBITS"]
 
 
 def format_record(circuit: Circuit, record: Sequence[int]) -> str:
@@ -101,6 +102,18 @@ def qiskit_key(key: str) -> str:
     '10 001'
     """
     return " ".join(group[::-1] for group in reversed(key.split(" ")))
+
+
+def shot_order(counts: Sequence[int], seed) -> np.ndarray:
+    """Per shot, the index of its outcome: a random order of ``counts`` (outcome ``i`` seen ``counts[i]`` times).
+
+    The same ``counts`` and ``seed`` give the same order.
+
+    >>> shot_order([2, 0, 1], seed=5).tolist()
+    [0, 2, 0]
+    """
+    order = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype=np.int64))
+    return np.random.default_rng(seed).permutation(order)
 
 
 STATE_MAX_QUBITS = 13
@@ -187,11 +200,12 @@ class Result:
         probabilities: exact probability of each classical outcome key (non-zero ones).
         shots: the number of sampled shots, or ``None``.
         seed: the seed the shots were sampled with.
+        memory_seed: the seed :attr:`memory` orders the counts with (``None``: a fresh order).
         time_taken: seconds spent in :func:`qlab.simulate`.
     """
 
     def __init__(self, circuit, simulated_qubits, probabilities, final_state: FinalState, shots, seed, time_taken,
-                 *, counts: dict[str, int] | None = None):
+                 *, counts: dict[str, int] | None = None, memory_seed: int | None = None):
         self.circuit = circuit
         self.qubits = tuple(range(circuit.num_qubits))
         self.simulated_qubits = tuple(simulated_qubits)
@@ -203,7 +217,7 @@ class Result:
         self.time_taken = time_taken
         self._counts: dict[str, int] = {}
         self._memory: list[str] | None = None
-        self._memory_seed = None
+        self.memory_seed = memory_seed
         if counts is not None:  # shots measured elsewhere (a device's job), not sampled here
             self._counts = {key: int(c) for key, c in counts.items() if c}
         elif shots is not None:
@@ -238,7 +252,7 @@ class Result:
         p = np.fromiter(self.probabilities.values(), dtype=float, count=len(self.probabilities))
         drawn = rng.multinomial(shots, p / p.sum())
         self._counts = {key: int(c) for key, c in zip(self.probabilities, drawn) if c}
-        self._memory_seed = int(rng.integers(2**63))
+        self.memory_seed = int(rng.integers(2**63))
 
     # ------------------------------------------------------------ views
     @property
@@ -288,8 +302,7 @@ class Result:
             return []
         if self._memory is None:
             keys = np.array(list(self._counts), dtype=object)
-            order = np.repeat(np.arange(len(keys)), list(self._counts.values()))
-            self._memory = keys[np.random.default_rng(self._memory_seed).permutation(order)].tolist()
+            self._memory = keys[shot_order(list(self._counts.values()), self.memory_seed)].tolist()
         return self._memory
 
     def register_counts(self, name: str | None = None) -> dict[str, dict[str, int]] | dict[str, int]:
