@@ -184,6 +184,41 @@ def test_routing_on_a_line_respects_coupling_and_meaning():
     assert equal_up_to_phase(dense_unitary(routed), expected)
 
 
+def cx_after_resynthesis(routed: Circuit) -> int:
+    """CX count once SWAPs are unrolled and two-qubit blocks resynthesised (what level 3 scores trials by)."""
+    for p in (Unroll({"u3", "cx"}), CancelInversePairs(), TwoQubitResynthesis()):
+        routed = p.run(routed, {})
+    return routed.count_ops().get("cx", 0)
+
+
+def test_level3_routing_on_a_lattice_needs_no_more_than_one_trial():
+    """Level 3's many trials include the single trial's placement, so they never lose to it."""
+    c = Unroll({"u3", "cx"}).run(random_circuit(6, 40, seed=5), {})
+    target = Target.grid(3, 3)
+    level3 = next(p for p in optimization_passes(3) if isinstance(p, SabreRouting))
+    assert level3.trials > 1
+    single, many = {"target": target, "seed": 2}, {"target": target, "seed": 2}
+    one_trial = SabreRouting(trials=1, score=level3.score).run(c, single)
+    routed = level3.run(c, many)
+    if level3.score == "cx":
+        assert cx_after_resynthesis(routed) <= cx_after_resynthesis(one_trial)
+    else:
+        assert many["swaps"] <= single["swaps"]
+    for ins in routed:
+        if len(ins.qubits) == 2:
+            assert target.is_coupled(*ins.qubits)
+
+
+def test_level2_routing_tries_several_placements_and_keeps_the_fewest_swaps():
+    c = Unroll({"u3", "cx"}).run(random_circuit(6, 40, seed=6), {})
+    target = Target.grid(3, 3)
+    level2 = next(p for p in optimization_passes(2) if isinstance(p, SabreRouting))
+    single, several = {"target": target, "seed": 3}, {"target": target, "seed": 3}
+    SabreRouting(trials=1).run(c, single)
+    level2.run(c, several)
+    assert level2.trials > 1 and several["swaps"] <= single["swaps"]
+
+
 # --------------------------------------------------------------- whole compilations
 TARGETS = [Target.line(5), Target.grid(2, 3), Target(5, ((0, 1), (1, 2), (2, 3), (3, 4), (4, 0)), name="ring"),
            Target(4), Target(5, ((0, 1), (1, 2), (1, 3), (3, 4)), native_gates={"rz", "sx", "x", "cz"}, name="tee")]

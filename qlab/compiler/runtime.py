@@ -40,6 +40,8 @@ EVENT_TOPIC = "qlab-compiler"
 """The Dask event topic that carries progress and log records to the client."""
 
 _local = threading.local()
+_CANCEL_POLL = 0.1
+"""Seconds between two questions to the scheduler whether a compilation was cancelled (each is a round trip)."""
 
 
 @dataclass(frozen=True)
@@ -153,13 +155,19 @@ class RuntimeHandle:
 
         self.context = context
         self._client = get_client()
+        self._cancel_checked_at = -math.inf
 
     def __repr__(self) -> str:
         return f"<RuntimeHandle of compilation {self.context.task_id!r}>"
 
     def _check_not_cancelled(self) -> None:
+        """Refuse new subtasks once the compilation is cancelled (asks the scheduler at most every ``_CANCEL_POLL`` s)."""
         from distributed import Event
 
+        now = time.monotonic()
+        if now - self._cancel_checked_at < _CANCEL_POLL:
+            return
+        self._cancel_checked_at = now
         if Event(cancel_event_name(self.context.task_id), client=self._client).is_set():
             raise CompilationCanceledError(f"Compilation {self.context.task_id!r} was cancelled: no new subtasks.")
 

@@ -4,8 +4,8 @@
 |---|---|
 | 0 | unroll to ``u3``/``cx``, SABRE routing, fit to the target |
 | 1 | + one-qubit merging and inverse-pair cancellation before and after routing |
-| 2 | + two-qubit block resynthesis (KAK) before and after routing |
-| 3 | + 8 routing trials in parallel (the fewest CX after resynthesis wins), resynthesis repeated until it stops helping |
+| 2 | + two-qubit block resynthesis (KAK) before and after routing, 4 routing trials (the fewest SWAPs win) |
+| 3 | + 32 routing trials in parallel (the fewest CX after resynthesis wins), resynthesis repeated until it stops helping |
 
 >>> [p.name for p in optimization_passes(1)]
 ['Unroll', 'MergeSingleQubitGates', 'CancelInversePairs', 'SabreRouting', 'Unroll', 'CancelInversePairs', 'MergeSingleQubitGates', 'FitToTarget']
@@ -45,7 +45,7 @@ def optimization_passes(level: int) -> list[BasePass]:
     if level == 1:
         return [basis, MergeSingleQubitGates(), CancelInversePairs(), SabreRouting(), basis, *_tidy(), FitToTarget()]
     rounds = 1 if level == 2 else 4
-    routing = SabreRouting() if level == 2 else SabreRouting(trials=8, score="cx")
+    routing = SabreRouting(trials=4) if level == 2 else SabreRouting(trials=32, score="cx")
     return [
         basis, *_tidy(), TwoQubitResynthesis(rounds), *_tidy(),
         routing, basis, *_tidy(), TwoQubitResynthesis(rounds), *_tidy(), FitToTarget(),
