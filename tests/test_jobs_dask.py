@@ -9,18 +9,15 @@ import pytest
 
 from qlab.jobs import JobQueue, JobRecord, JobStatus, JobStore
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 TIMEOUT = 60.0
 """Seconds any test waits for a job at most (only reached when something is broken)."""
 
 
 @pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as opened:
-        yield opened
+def client(dask_client):
+    return dask_client
 
 
 @pytest.fixture

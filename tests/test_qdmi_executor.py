@@ -13,18 +13,15 @@ from qlab.qdmi import InvalidArgument, ProgramLimits, Session
 from qlab.qdmi import JobStatus as QdmiJobStatus
 from qlab.qdmi.cluster import SimulationRunner
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 BELL = qlab.Circuit(2).h(0).cx(0, 1).measure_all()
 TIMEOUT = 120.0
 
 
 @pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as opened:
-        yield opened
+def client(dask_client):
+    return dask_client
 
 
 def test_jobs_run_on_a_dask_worker_process_and_match_a_local_run(client):
