@@ -16,7 +16,7 @@ memory shows as the same peak for both counts.
 
 DQCsim 0.4.1's wheel installs only on Python 3.9, which this machine's
 project venv does not have; its figures are the ones measured and written
-down in the peer study (``/work/shared/peers/dqcsim.md``, section 3), quoted
+down in the project's peer study of DQCsim (``shared/peers/dqcsim.md``, section 3), quoted
 here as the reference and not re-measured.
 
     .venv/bin/python benchmarks/chain_gates.py [--repeats 3] [--gates 10000] [--markdown]
@@ -35,7 +35,7 @@ from qlab.chain import Gate, PluginDefinition, PluginSpec, Simulation, plugins
 
 HERE = Path(__file__).resolve().parent
 
-DQCSIM = {  # gates/s from /work/shared/peers/dqcsim.md, section 3 (DQCsim 0.4.1, Python 3.9, this machine)
+DQCSIM = {  # gates/s from the project's peer study of DQCsim (shared/peers/dqcsim.md), section 3 (DQCsim 0.4.1, Python 3.9, this machine)
     "Python fe -> Python op (no handlers) -> null be, processes": (5_800, 7_000),
     "Python host, Python fe/op/be as threads in one process": (5_500, 5_700),
     "C fe -> null op -> null be, processes": (23_000, 45_000),
@@ -126,7 +126,7 @@ def main() -> int:
     print("|---|---|---|---|---|")
     for mode, backend, rate, n in rows:
         print(f"| {mode} | {backend} | {rate:,.0f} | {n} | {rate / best_dqcsim_python:.1f}x |")
-    print("\nDQCsim 0.4.1 (from /work/shared/peers/dqcsim.md, not re-measured):")
+    print("\nDQCsim 0.4.1 (from the peer study shared/peers/dqcsim.md, not re-measured):")
     for key, (lo, hi) in DQCSIM.items():
         print(f"  {key}: {lo:,}-{hi:,} gates/s")
 

@@ -24,7 +24,7 @@ process is timed separately and reported, with whether zig's global cache
 existed before. Every case checks its counts (GHZ: all-0 and all-1 make up at
 least 75% of the shots; teleport: at least 90% read 1).
 
-    /work/venvs/emulator/bin/python benchmarks/emulator_shots.py [--shots 1000] [--repeats 3] [--markdown] [--no-selene]
+    bench-venv/bin/python benchmarks/emulator_shots.py [--shots 1000] [--repeats 3] [--markdown] [--no-selene]
 
 The venv needs ``pip install -e '.[bench-emulator]'`` (selene-sim and guppylang).
 """
