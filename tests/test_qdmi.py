@@ -294,3 +294,9 @@ def test_operation_properties(session):
     with pytest.raises(NotSupported, match="has no calibrated fidelity"):
         dev.operation("reset").query(OperationProperty.FIDELITY, sites=[0])
     assert repr(cz) == "Operation('sc20', 'cz')" and cz == dev.operation("cz")
+
+
+def test_a_misspelt_device_id_gets_a_suggestion():
+    with Session(store=":memory:", mqt=False) as session:
+        with pytest.raises(NotFound, match=re.escape("No device 'trainig5' in this session; it has ideal, ion12, sc20, training5. Did you mean 'training5'?")):
+            session.device("trainig5")

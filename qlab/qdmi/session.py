@@ -18,6 +18,7 @@ qlab.qdmi.errors.NotFound: No device 'nope' in this session; it has ideal, ion12
 
 from __future__ import annotations
 
+import difflib
 import html
 import os
 import threading
@@ -201,7 +202,9 @@ class Session:
         try:
             return self._devices[device_id]
         except KeyError:
-            raise NotFound(f"No device {device_id!r} in this session; it has {', '.join(self._devices)}.") from None
+            close = difflib.get_close_matches(str(device_id), list(self._devices), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise NotFound(f"No device {device_id!r} in this session; it has {', '.join(self._devices)}.{hint}") from None
 
     def retrieve_job(self, job_id: str):
         """A job from the session's store by its id or a unique start of it, on whichever device ran it.
