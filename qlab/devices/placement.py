@@ -1,4 +1,4 @@
-"""Fitting a circuit onto a described device, qubit ``i`` on site ``i`` (no routing).
+"""Fitting a circuit onto a described device, qubit ``i`` on site ``i`` (routing is :mod:`qlab.devices.routing`'s).
 
 :func:`fit_circuit` checks that a circuit can run on a device and returns
 the circuit the device runs: written in its native operations (see
@@ -12,7 +12,7 @@ orientation the device calibrates.
 >>> fit_circuit(Circuit(8).cx(0, 7), load_device("sc20"))
 Traceback (most recent call last):
 ...
-qlab.exceptions.DeviceProgramError: Cannot run 'cx' on qubits (0, 7) of device 'sc20': sites 0 and 7 are not coupled (site 0 couples to 1, 5; site 7 to 2, 6, 8, 12). qlab does not route qubits; routing comes with the compiler (qlab.compiler).
+qlab.exceptions.DeviceProgramError: Cannot run 'cx' on qubits (0, 7) of device 'sc20': sites 0 and 7 are not coupled (site 0 couples to 1, 5; site 7 to 2, 6, 8, 12). Program qubit i runs on site i when routing is off: run it with route=True (device.run's default), or compile it first with qlab.compiler.compile_for(device, circuit).
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ def _uncoupled(device: DeviceDescription, name: str, qubits: tuple[int, ...], a:
     return (
         f"Cannot run {name!r} on qubits {qubits} of device {device.id!r}: sites {a} and {b} are not coupled "
         f"(site {a} couples to {_list(device.neighbours(a))}; site {b} to {_list(device.neighbours(b))}). "
-        "qlab does not route qubits; routing comes with the compiler (qlab.compiler)."
+        "Program qubit i runs on site i when routing is off: run it with route=True (device.run's default), "
+        "or compile it first with qlab.compiler.compile_for(device, circuit)."
     )
 
 
