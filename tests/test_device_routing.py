@@ -257,6 +257,20 @@ def test_more_qubits_than_the_device_is_still_refused(session):
         place(qlab.Circuit(21).cx(0, 20), SC20)
 
 
+def test_routing_that_needs_more_sites_than_the_device_simulates_says_both_reasons(session):
+    rng = np.random.default_rng(0)
+    circuit = qlab.Circuit(14)
+    for _ in range(40):
+        a, b = rng.choice(14, 2, replace=False)
+        circuit.cx(int(a), int(b))
+    with pytest.raises(NotSupported, match=re.escape(
+            "Device 'sc20' cannot run the program as written (Cannot run 'cx' on qubits (11, 8) of device 'sc20': "
+            "sites 11 and 8 are not coupled (site 11 couples to 6, 10, 12, 16; site 8 to 3, 7, 9, 13).) and routing "
+            "it at level 2 failed: Cannot run the program on device 'sc20': it acts on 16 qubits, more than the 14 "
+            "that can be simulated")):
+        session.device("sc20").run(circuit)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -26,7 +26,11 @@ from ..sim.program import simulated_qubits
 from .description import SYMMETRIC_GATES, DeviceDescription
 from .natives import empty_like, unroll
 
-__all__ = ["fit_circuit"]
+__all__ = ["fit_circuit", "ROUTING_HINT"]
+
+ROUTING_HINT = ("Program qubit i runs on site i when routing is off: run it with route=True (device.run's default), "
+                "or compile it first with qlab.compiler.compile_for(device, circuit).")
+"""What an uncoupled pair's error ends with: how to have the program routed."""
 
 _ALWAYS = frozenset({"barrier", "delay"})
 
@@ -78,9 +82,7 @@ def fit_circuit(circuit: Circuit, device: DeviceDescription) -> Circuit:
 def _uncoupled(device: DeviceDescription, name: str, qubits: tuple[int, ...], a: int, b: int) -> str:
     return (
         f"Cannot run {name!r} on qubits {qubits} of device {device.id!r}: sites {a} and {b} are not coupled "
-        f"(site {a} couples to {_list(device.neighbours(a))}; site {b} to {_list(device.neighbours(b))}). "
-        "Program qubit i runs on site i when routing is off: run it with route=True (device.run's default), "
-        "or compile it first with qlab.compiler.compile_for(device, circuit)."
+        f"(site {a} couples to {_list(device.neighbours(a))}; site {b} to {_list(device.neighbours(b))}). " + ROUTING_HINT
     )
 
 

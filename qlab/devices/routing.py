@@ -38,7 +38,7 @@ from typing import Protocol
 from ..circuit import Circuit
 from ..exceptions import DeviceProgramError, QlabError, QlabTypeError, RoutingError, UnsupportedProgramError
 from .description import DeviceDescription
-from .placement import fit_circuit
+from .placement import ROUTING_HINT, fit_circuit
 
 __all__ = ["ROUTER_GROUP", "ROUTING_LEVELS", "ROUTING_SEED", "RouteOptions", "NO_ROUTING", "Placement", "Router",
            "find_router", "place"]
@@ -210,7 +210,7 @@ def place(circuit: Circuit, device: DeviceDescription, options: RouteOptions = R
     except (DeviceProgramError, UnsupportedProgramError) as err:
         if not options.enabled or circuit.num_qubits > device.qubits_num:
             raise
-        as_written = err
+        as_written = str(err).removesuffix(" " + ROUTING_HINT)
     router = find_router()
     try:
         placement = router(circuit, device, level=options.level, seed=ROUTING_SEED)

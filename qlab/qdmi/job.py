@@ -532,7 +532,10 @@ class Job:
 
         Counts, exact outcome probabilities (sampled frequencies on devices
         that report none), ``.df()``, ``.plot()`` and, when the job kept it,
-        the final state.
+        the final state. For a routed job (:attr:`routing`) the result's
+        circuit is the program as submitted and its state is in the program's
+        qubit order (each qubit read on the site where routing left it); the
+        routed circuit is ``job.routing.circuit``.
 
         Raises:
             InvalidArgument: the job was canceled or failed (the message says why).
