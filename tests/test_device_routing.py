@@ -143,6 +143,8 @@ def test_the_job_records_its_routing(session, tmp_path):
         routing = job.routing
         record = s.store.get(job.id)
     assert isinstance(routing, Placement) and routing.routed
+    assert "routed at level" in routing._repr_html_() and "<svg" in routing._repr_html_()
+    assert "<script" not in routing._repr_html_()
     assert record.parameters["route"] is True and record.parameters["optimization_level"] == 2
     stored = record.parameters["routing"]
     assert stored["initial_layout"] == list(routing.initial_layout)

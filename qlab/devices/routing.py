@@ -120,6 +120,10 @@ class Placement:
         level: the routing optimisation level (``None`` when not routed).
         cx_before: two-qubit gates of the program written in ``u3``/``cx`` (when routed).
         cx_after: two-qubit gates of the routed circuit, a SWAP counting 3 (when routed).
+
+    >>> from qlab import Circuit
+    >>> Placement.as_written(Circuit(2).h(0).cx(0, 1))
+    Placement(<2-qubit circuit, 2 operations>, initial_layout=(0, 1), final_layout=(0, 1))
     """
 
     circuit: Circuit
@@ -138,10 +142,23 @@ class Placement:
         return cls(circuit, identity, identity)
 
     def __repr__(self) -> str:
+        circuit = f"<{self.circuit.num_qubits}-qubit circuit, {len(self.circuit)} operations>"
+        layouts = f"initial_layout={self.initial_layout}, final_layout={self.final_layout}"
         if not self.routed:
-            return f"<Placement as written: {self.circuit.num_qubits} qubit(s) on sites 0..{self.circuit.num_qubits - 1}>"
-        return (f"<Placement routed at level {self.level}: two-qubit gates {self.cx_before} -> {self.cx_after}, "
-                f"initial layout {list(self.initial_layout)}, final layout {list(self.final_layout)}>")
+            return f"Placement({circuit}, {layouts})"
+        return (f"Placement({circuit}, {layouts}, routed=True, level={self.level}, cx_before={self.cx_before}, "
+                f"cx_after={self.cx_after})")
+
+    def _repr_html_(self) -> str:
+        from .._html import key_value_table
+
+        if not self.routed:
+            rows = {"placement": "as written: program qubit i on site i"}
+        else:
+            rows = {"routed at level": self.level, "two-qubit gates": f"{self.cx_before} → {self.cx_after}",
+                    "initial layout (site of each program qubit)": list(self.initial_layout),
+                    "final layout (where each is read)": list(self.final_layout)}
+        return key_value_table(rows, caption="Placement") + self.circuit._repr_html_()
 
     def summary(self) -> dict:
         """What a job records about its routing: level, layouts, two-qubit gate counts, the routed circuit as OpenQASM 3."""
@@ -180,6 +197,9 @@ def find_router(name: str = "default") -> Router:
 
     Raises:
         RoutingError: no router of that name is installed.
+
+    >>> find_router().__module__, find_router().__name__   # what qlab's pyproject.toml registers
+    ('qlab.compiler.routing', 'route_for_device')
     """
     from importlib.metadata import entry_points
 
