@@ -109,7 +109,11 @@ def test_mid_circuit_measurement_and_feed_forward_survive_routing(session):
 
 
 def test_routed_on_the_noisy_lattice_keeps_most_weight_on_ghz(session):
-    result = session.device("sc20").run(GHZ5, shots=2000, seed=5).result(timeout=120)
+    job = session.device("sc20").run(GHZ5, shots=2000, seed=5)
+    result = job.result(timeout=120)
+    # the routed circuit fits as written, so simulate(device=) runs it without a job: the same distribution
+    direct = qlab.simulate(job.routing.circuit, device=SC20)
+    assert result.probabilities == pytest.approx(direct.probabilities, abs=1e-12)
     assert result.probabilities["00000"] + result.probabilities["11111"] > 0.8
     assert result.probabilities["00000"] + result.probabilities["11111"] < 1 - 1e-3  # the device's noise is there
 
