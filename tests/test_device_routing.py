@@ -203,6 +203,15 @@ def test_the_executor_path_routes_the_same_way():
     assert result.probabilities == pytest.approx({"00000": 0.5, "11111": 0.5}, abs=1e-9)
 
 
+def test_a_dask_worker_routes_with_the_router_its_installation_registers(dask_client):
+    with Session(store=":memory:", mqt=False, executor=dask_client, devices=[QUIET_SC20]) as s:
+        job = s.device("sc20-quiet").run(GHZ5, shots=300, seed=2)
+        result = job.result(timeout=120)
+    assert job.routing is not None
+    assert result.probabilities == pytest.approx({"00000": 0.5, "11111": 0.5}, abs=1e-9)
+    assert result.state.matrix[0, 31] == pytest.approx(0.5, abs=1e-9)
+
+
 def test_mqt_superconducting_devices_route_too():
     pytest.importorskip("mqt.core")
     with Session(store=":memory:", mqt=True) as s:

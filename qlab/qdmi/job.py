@@ -127,7 +127,7 @@ class Job:
         self._tag: str | None = None
         self._name: str | None = None
         self._routing = RouteOptions()
-        self._placement: Placement | None = None
+        self._routed: Placement | None = None
         self._submitted = record is not None
         self._final: JobRecord | None = None
         self._freed = False
@@ -331,13 +331,13 @@ class Job:
         gate counts before and after. The store keeps it in the job's parameters (``"routing"``).
         """
         self._alive()
-        if self._placement is None and self._program is not None and self.device.routes:
+        if self._routed is None and self._program is not None and self.device.routes:
             if not self._submitted:
                 placement = self.device._placement(self._format, self._program, self._routing)
                 return placement if placement.routed else None
             summary = self.record.parameters.get("routing")
-            self._placement = None if summary is None else Placement.from_summary(summary)
-        return self._placement
+            self._routed = None if summary is None else Placement.from_summary(summary)
+        return self._routed
 
     @property
     def tag(self) -> str | None:
@@ -377,7 +377,7 @@ class Job:
             placement = self.device._placement(self._format, self._program, self._routing)
             if placement is not None and placement.routed:
                 parameters["routing"] = placement.summary()
-                self._placement = placement
+                self._routed = placement
         if self._tag is not None:
             parameters["tag"] = self._tag
         if self._name is not None:
