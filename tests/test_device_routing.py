@@ -108,6 +108,16 @@ def test_mid_circuit_measurement_and_feed_forward_survive_routing(session):
     assert p_one == pytest.approx(np.sin(0.35) ** 2, abs=1e-9)
 
 
+def test_classical_registers_keep_their_bits_through_routing(session):
+    circuit = qlab.Circuit(5)
+    circuit.add_creg("a", 1)
+    circuit.add_creg("b", 2)
+    circuit.h(0).cx(0, 4).cx(0, 3).x(2).measure(0, 0).measure(4, 1).measure(2, 2)
+    result = session.device("sc20-quiet").run(circuit, shots=200, seed=1).result(timeout=120)
+    assert result.probabilities == pytest.approx({"0 01": 0.5, "1 11": 0.5}, abs=1e-9)
+    assert set(result.register_counts("b")) == {"01", "11"}
+
+
 def test_routed_on_the_noisy_lattice_keeps_most_weight_on_ghz(session):
     job = session.device("sc20").run(GHZ5, shots=2000, seed=5)
     result = job.result(timeout=120)
