@@ -168,12 +168,6 @@ class RuntimeHandle:
                 f"Cannot send subtask {name!r} to a worker: its function or arguments cannot be pickled ({err})."
             ) from err
         calls = [self._dispatch.send(payload, len(chunk), context.task_id) for payload, chunk in zip(payloads, chunks)]
-        worker, task = self._service.worker, context.task_id
-        worker.log_event(EVENT_TOPIC, {"kind": "subtasks", "task": task, "submitted": sum(map(len, chunks))})
-        for call in calls:
-            call.future.add_done_callback(
-                lambda _, size=call.size: worker.log_event(EVENT_TOPIC, {"kind": "subtasks", "task": task, "finished": size})
-            )
         return SubtaskFuture(calls, single)
 
     def submit(self, fn: Callable, *args: Any, task_name: str | None = None, **kwargs: Any) -> SubtaskFuture:
