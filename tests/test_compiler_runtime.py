@@ -407,6 +407,20 @@ def test_the_progress_bar_grows_with_subtasks_and_starts_over_on_a_retry():
     bar.close()
 
 
+def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
+    import subprocess
+
+    script = tmp_path / "compile_it.py"
+    script.write_text("from qlab import Circuit\nfrom qlab.compiler import Compiler\n"
+                      "with Compiler(num_workers=1, store=':memory:', dashboard=False) as c:\n"
+                      "    c.compile(Circuit(2).cx(0, 1), progress=False)\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("qlab.exceptions.CompilerError: Could not start the local Dask cluster")
+    assert "import 'compile_it.py' when they start: create the Compiler under `if __name__ == \"__main__\":`" in last
+
+
 def test_compiler_arguments_are_checked():
     with pytest.raises(CompilerError, match="num_workers must be a positive int"):
         Compiler(num_workers=0)
