@@ -16,7 +16,7 @@ import pytest
 from qlab import Circuit
 from qlab.compiler import CompilationTask, Compiler, Target, get_runtime
 from qlab.compiler.passes import BasePass
-from qlab.exceptions import CompilationCanceledError, CompilerError, JobNotFoundError, QlabTimeoutError
+from qlab.exceptions import CompilationCanceledError, CompilerError, JobNotFoundError, QlabTimeoutError, QlabTypeError
 from qlab.jobs import JobStatus
 
 # Workers import nothing from the tests directory: send this module's passes and functions by value.
@@ -467,7 +467,122 @@ def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
     assert "import 'compile_it.py' when they start: create the Compiler under `if __name__ == \"__main__\":`" in last
 
 
+def gated(directory: str, index: int) -> int:
+    """Returns at once for index 0; the others wait until the file ``open`` appears in ``directory``."""
+    deadline = time.monotonic() + 60
+    while index and not os.path.exists(os.path.join(directory, "open")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return index
+
+
+def test_next_and_wait_return_when_their_results_are_in_not_when_the_worker_is_idle(compiler, tmp_path):
+    def work(runtime, data):
+        future = runtime.map(gated, [str(tmp_path)] * 6, range(6), chunksize=1)
+        first = runtime.next(future)            # the others are still gated: only index 0 can be in
+        pending = runtime.submit(gated, str(tmp_path), 1)
+        try:
+            runtime.wait(pending, timeout=0.2)
+            timed_out = False
+        except QlabTimeoutError:
+            timed_out = not pending.done()
+        (tmp_path / "open").touch()
+        rest = []
+        while batch := runtime.next(future):
+            rest.extend(batch)
+        return first, timed_out, sorted(rest), runtime.wait(pending)
+
+    first, timed_out, rest, late = _probe(compiler, work)
+    assert first == [(0, 0)] and timed_out
+    assert rest == [(i, i) for i in range(1, 6)] and late == 1
+
+
+def from_a_thread(runtime, data):
+    """A pass that hands its handle to a thread of its own."""
+    out = {}
+
+    def body():
+        out["value"] = runtime.wait(runtime.submit(square, 6))
+        try:
+            get_runtime()
+        except CompilerError as err:
+            out["own"] = str(err)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    return out
+
+
+def test_a_thread_started_by_a_pass_uses_the_pass_handle(compiler):
+    out = _probe(compiler, from_a_thread)
+    assert out["value"] == 36
+    assert out["own"].endswith("(A thread a pass starts itself does not inherit it: hand that thread the pass's get_runtime() handle.)")
+
+
+def test_percent_signs_in_forwarded_log_records_stay_single(compiler, caplog):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+
+    def work(runtime, data):
+        logging.getLogger(LOGGER).info("progress %d%% done", 50)
+
+    task_id = compiler.submit(CompilationTask(Circuit(1), [Probe(work)]))
+    compiler.result(task_id, timeout=TIMEOUT)
+    assert f"progress 50% done [compilation={task_id}]" in [r.getMessage() for r in caplog.records if r.name == LOGGER]
+
+
+def returns_a_lock(_):
+    return threading.Lock()
+
+
+def test_unsendable_results_get_clear_errors_and_harm_nothing(compiler):
+    def leaves_a_lock(runtime, data):
+        data["lock"] = threading.Lock()
+
+    task_id = compiler.submit(CompilationTask(Circuit(1), [Probe(leaves_a_lock)]))
+    with pytest.raises(CompilerError, match=r"A pass left data\['lock'\] \(lock\), which cannot be sent back"):
+        compiler.result(task_id, timeout=TIMEOUT)
+    assert compiler.status(task_id) is JobStatus.FAILED
+    assert compiler.store.get(task_id).status is JobStatus.FAILED
+
+    def subtask_returns_a_lock(runtime, data):
+        try:
+            runtime.wait(runtime.submit(returns_a_lock, 1))
+        except CompilerError as err:
+            return str(err)
+        return None
+
+    assert _probe(compiler, subtask_returns_a_lock).startswith(
+        "Subtask 'returns_a_lock' returned a value that cannot be sent back to its caller")
+
+
+def test_a_settled_compilation_leaves_the_cluster(compiler):
+    task_id = compiler.submit(CompilationTask(Circuit(1), [Probe(lambda rt, data: 1)]))
+    compiler.result(task_id, timeout=TIMEOUT)
+    _wait_until(lambda: not compiler.client.run_on_scheduler(_keys_of, task_id), "the result to leave the workers")
+    assert compiler.result(task_id).data["probe"] == 1   # still here, in the client
+    assert compiler.status(task_id) is JobStatus.DONE
+
+
+def test_answers_after_close_come_from_what_was_recorded():
+    with Compiler(num_workers=1, store=":memory:", dashboard=False) as closing:
+        done = closing.submit(CompilationTask(Circuit(1), [Probe(lambda rt, data: "kept")]))
+        closing.result(done, timeout=TIMEOUT)
+        running = closing.submit(CompilationTask(Circuit(1), [Probe(lambda rt, data: time.sleep(30))]))
+        _wait_until(lambda: closing.status(running) is JobStatus.RUNNING, "the second compilation to start")
+    assert closing.status(done) is JobStatus.DONE and closing.result(done).data["probe"] == "kept"
+    assert closing.status(running) is JobStatus.CANCELED
+    with pytest.raises(CompilationCanceledError, match="was dropped when the compiler was closed"):
+        closing.result(running)
+
+
 def test_compiler_arguments_are_checked():
+    with pytest.raises(QlabTypeError, match="passes must be a list of passes, got Probe"):
+        CompilationTask(Circuit(1), Probe(square))
+    for seed in ("x", -1, True):
+        with pytest.raises(QlabTypeError, match="seed must be None or an int >= 0"):
+            CompilationTask(Circuit(1), [], seed=seed)
+    with pytest.raises(CompilerError, match="Cannot connect to the Dask scheduler at 'nonsense'"):
+        Compiler(address="nonsense", store=":memory:").client
     with pytest.raises(CompilerError, match="num_workers must be a positive int"):
         Compiler(num_workers=0)
     with pytest.raises(CompilerError, match="not both"):

@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -80,6 +80,11 @@ class CompilationTask:
     def __post_init__(self):
         if not isinstance(self.circuit, Circuit):
             raise QlabTypeError(f"CompilationTask needs a qlab Circuit, got {type(self.circuit).__name__}.")
+        if callable(getattr(self.passes, "run", None)) or not isinstance(self.passes, Iterable):
+            raise QlabTypeError(f"CompilationTask: passes must be a list of passes, got {self.passes!r}; "
+                                "wrap a single pass in a list.")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
+            raise QlabTypeError(f"CompilationTask: seed must be None or an int >= 0, got {self.seed!r}.")
         passes = tuple(self.passes)
         for i, p in enumerate(passes):
             if not callable(getattr(p, "run", None)):
@@ -145,6 +150,8 @@ class _Tracked:
         self.finished = threading.Event()
         self.on_progress = on_progress
         self.result: CompilationResult | None = None
+        self.error: BaseException | None = None
+        self.status: JobStatus | None = None   # the final one, once settled
         self.lock = threading.Lock()
         self.settled = False
 
@@ -241,7 +248,7 @@ class Compiler:
         if self.address is not None:
             try:
                 return Client(self.address, timeout=self._connect_timeout, set_as_default=False)
-            except (OSError, TimeoutError) as err:
+            except (OSError, TimeoutError, ValueError) as err:
                 raise CompilerError(
                     f"Cannot connect to the Dask scheduler at {self.address!r}: {err}. Start one with "
                     "`dask scheduler` and workers with `dask worker ADDRESS`."
@@ -283,14 +290,16 @@ class Compiler:
             self._closed = True
             client, cluster = self._client, self._cluster
             self._client = self._cluster = None
-        for tracked in self._tasks.values():
-            self._settle(tracked, dropped=True)
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
-        if self._own_store and self._store is not None:
-            self._store.close()
+        try:
+            for tracked in self._tasks.values():
+                self._settle(tracked, dropped=True)
+        finally:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+            if self._own_store and self._store is not None:
+                self._store.close()
 
     def __enter__(self) -> Compiler:
         return self
@@ -344,6 +353,8 @@ class Compiler:
             JobNotFoundError: the id is unknown.
         """
         tracked = self._get(task_id)
+        if tracked.status is not None:
+            return tracked.status
         if tracked.canceled:
             return JobStatus.CANCELED
         state = tracked.future.status
@@ -367,27 +378,26 @@ class Compiler:
             QlabTimeoutError: it did not finish within ``timeout`` seconds.
         """
         tracked = self._get(task_id)
-        if tracked.canceled:
-            raise CompilationCanceledError(f"Compilation {task_id!r} was cancelled; it has no result.")
-        try:
-            tracked.future.result(timeout=timeout)
-        except TimeoutError as err:
-            if tracked.future.done():
-                raise
-            raise QlabTimeoutError(
-                f"Compilation {task_id!r} did not finish within {timeout} s (status {self.status(task_id)}); "
-                "wait longer or cancel it."
-            ) from err
-        except Exception as err:
-            if tracked.canceled or type(err).__name__ == "CancelledError":
-                raise CompilationCanceledError(f"Compilation {task_id!r} was cancelled; it has no result.") from err
-            tracked.finished.wait(_FINISH_GRACE)
+        future = tracked.future
+        if not tracked.settled and not tracked.canceled:
+            try:
+                future.result(timeout=timeout)
+            except TimeoutError as err:
+                if not future.done():
+                    raise QlabTimeoutError(
+                        f"Compilation {task_id!r} did not finish within {timeout} s (status {self.status(task_id)}); "
+                        "wait longer or cancel it."
+                    ) from err
+            except Exception:  # noqa: BLE001 - the compilation's own error, raised below once recorded
+                pass
+            tracked.finished.wait(_FINISH_GRACE)   # its last log records
             self._settle(tracked)
-            raise
-        tracked.finished.wait(_FINISH_GRACE)
-        self._settle(tracked)
-        assert tracked.result is not None
-        return tracked.result
+        if tracked.status is JobStatus.DONE:
+            return tracked.result
+        if tracked.status is JobStatus.FAILED:
+            raise tracked.error
+        why = "was cancelled" if tracked.canceled else "was dropped when the compiler was closed"
+        raise CompilationCanceledError(f"Compilation {task_id!r} {why}; it has no result.")
 
     def cancel(self, task_id: str) -> bool:
         """Cancel a compilation and its queued subtasks; ``False`` if it had already finished.
@@ -480,35 +490,46 @@ class Compiler:
             pass  # already running (a retry after a lost worker) or finished
 
     def _settle(self, tracked: _Tracked, dropped: bool = False) -> None:
-        """Record the outcome of a compilation in the store, once."""
+        """Record the outcome of a compilation (here and in the store), once; then let go of its Dask future."""
         with tracked.lock:
             if tracked.settled:
                 return
-            task_id = tracked.id
-            store = self._store
-            if tracked.canceled or (dropped and not tracked.future.done()):
-                tracked.settled = True
-                if store is not None and not store.closed:
-                    store.set_status(task_id, JobStatus.CANCELED,
-                                     error="cancelled" if tracked.canceled else "the compiler was closed")
-                return
-            state = tracked.future.status
-            if state == "finished":
-                circuit, data = tracked.future.result()
-                tracked.result = CompilationResult(
-                    task_id, circuit, tuple(data["initial_layout"]), tuple(data["final_layout"]), tracked.cx_before,
-                    data["cx_after"], tuple(data["pass_seconds"]), data,
-                )
-                if store is not None and not store.closed:
-                    store.finish(task_id, _stored_results(tracked.result))
-            elif state in ("error", "cancelled"):
-                if store is not None and not store.closed:
-                    error = tracked.future.exception() if state == "error" else None
-                    status = JobStatus.FAILED if state == "error" else JobStatus.CANCELED
-                    store.set_status(task_id, status, error=f"{type(error).__name__}: {error}" if error else state)
+            future = tracked.future
+            if tracked.canceled or (dropped and not future.done()):
+                status, note = JobStatus.CANCELED, "cancelled" if tracked.canceled else "the compiler was closed"
+            elif future.status == "finished":
+                status, note = self._read_result(tracked), None
+            elif future.status == "error":
+                error = tracked.error = future.exception()
+                error.with_traceback(future.traceback())
+                status, note = JobStatus.FAILED, f"{type(error).__name__}: {error}"
+            elif future.status == "cancelled":
+                status, note = JobStatus.CANCELED, "cancelled"
             else:
                 return
-            tracked.settled = True
+            store = self._store
+            if store is not None and not store.closed:
+                if status is JobStatus.DONE:
+                    store.finish(tracked.id, _stored_results(tracked.result))
+                else:
+                    store.set_status(tracked.id, status, error=note or f"{type(tracked.error).__name__}: {tracked.error}")
+            tracked.status, tracked.settled = status, True
+            tracked.future = None   # the worker may forget the result: it is kept here
+
+    @staticmethod
+    def _read_result(tracked: _Tracked) -> JobStatus:
+        try:
+            circuit, data = tracked.future.result()
+        except Exception as err:  # noqa: BLE001 - the result did not survive the way back
+            tracked.error = CompilerError(
+                f"Compilation {tracked.id!r} finished, but its result could not be read back: {type(err).__name__}: {err}"
+            )
+            return JobStatus.FAILED
+        tracked.result = CompilationResult(
+            tracked.id, circuit, tuple(data["initial_layout"]), tuple(data["final_layout"]), tracked.cx_before,
+            data["cx_after"], tuple(data["pass_seconds"]), data,
+        )
+        return JobStatus.DONE
 
 
 def _main_guard_hint() -> str:

@@ -60,17 +60,37 @@ def run_passes(
 def run_compilation(task_id: str, circuit: Circuit, passes: Sequence, target: Target, seed: int | None, log_level: int):
     """The Dask task of one compilation: the passes in the compilation's context, with progress events.
 
-    It holds one of its worker's subtask slots while it computes (and lends it out while it waits).
+    It leaves Dask's thread pool at once (``secede``) and holds one of its worker's subtask slots
+    instead while it computes (lending it out while it waits for subtasks).
     """
+    from distributed import secede
+
     from .service import local_service
 
     service = local_service()
+    secede()
     with service.slots.held(), enter(TaskContext(task_id, log_level)):
         emit({"kind": "start", "task": task_id, "worker": service.worker.address})
         try:
-            return run_passes(
+            circuit, data = run_passes(
                 circuit, passes, target, seed,
                 lambda i, name, s: emit({"kind": "pass", "task": task_id, "index": i, "name": name, "seconds": s}),
             )
+            _check_sendable(data)
+            return circuit, data
         finally:
             emit({"kind": "finish", "task": task_id})
+
+
+def _check_sendable(data: dict) -> None:
+    """Refuse, naming the key, what passes left in ``data`` that cannot travel back to the client."""
+    from distributed.protocol import pickle
+
+    for key, value in data.items():
+        try:
+            pickle.dumps(value)
+        except Exception as err:
+            raise CompilerError(
+                f"A pass left data[{key!r}] ({type(value).__name__}), which cannot be sent back to the client "
+                f"({err}); keep only picklable values in data, or delete that entry in the last pass that needs it."
+            ) from err

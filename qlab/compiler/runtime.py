@@ -8,9 +8,11 @@ for the results that finished since the last call, and ``cancel``. Subtasks
 go straight from worker to worker over Dask's connections
 (:mod:`qlab.compiler.dispatch`, :mod:`qlab.compiler.service`): a round trip
 costs about a millisecond, where one through the scheduler costs ten or
-more. A pass or subtask that waits lends its thread out meanwhile (a pass
-also leaves Dask's pool with ``secede``/``rejoin``), so subtasks may start
-subtasks at any depth without running out of threads.
+more. A pass or subtask that waits lends its slot out meanwhile (a
+compilation leaves Dask's thread pool with ``secede`` when it starts, so
+its worker's slots alone decide what computes), so subtasks may start
+subtasks at any depth without running out of threads; the handle may also
+be used from threads the pass starts itself.
 
 Log records made in a pass or subtask on any worker travel to the client
 process (through Dask's event stream) and reach its ``logging`` with the
@@ -19,7 +21,7 @@ compilation id and subtask name appended.
 >>> get_runtime()
 Traceback (most recent call last):
 ...
-qlab.exceptions.CompilerError: get_runtime() was called outside a running compilation: only passes (and the subtasks they start) run inside one; start one with Compiler.compile or Compiler.submit.
+qlab.exceptions.CompilerError: get_runtime() was called outside a running compilation: only passes (and the subtasks they start) run inside one; start one with Compiler.compile or Compiler.submit. (A thread a pass starts itself does not inherit it: hand that thread the pass's get_runtime() handle.)
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ def get_runtime() -> RuntimeHandle:
     if context is None:
         raise CompilerError(
             "get_runtime() was called outside a running compilation: only passes (and the subtasks they start) "
-            "run inside one; start one with Compiler.compile or Compiler.submit."
+            "run inside one; start one with Compiler.compile or Compiler.submit. (A thread a pass starts itself "
+            "does not inherit it: hand that thread the pass's get_runtime() handle.)"
         )
     return RuntimeHandle(context)
 
@@ -301,25 +304,12 @@ def _merged(parent: TaskContext, log_context: Mapping[str, str] | None) -> tuple
 
 @contextmanager
 def _lent(service):
-    """While this thread waits, others may compute: it gives back its slot (a pass also leaves Dask's pool).
-
-    A pass takes Dask's thread before the slot, here as when it starts, so two passes never hold one each
-    while waiting for the other's.
-    """
-    from .service import in_subtask_thread
-
-    pass_thread = not in_subtask_thread()
-    if pass_thread:
-        from distributed import rejoin, secede
-
-        secede()
+    """While this thread waits, others may compute on its slot; it takes the slot back as soon as it may go on."""
     service.slots.give_back()
     try:
         yield
     finally:
-        if pass_thread:
-            rejoin()
-        service.slots.take()
+        service.slots.take_back()
 
 
 def _check_future(future: object) -> None:
@@ -346,7 +336,7 @@ class _ForwardToClient(logging.Handler):
                 "name": record.name,
                 "levelno": record.levelno,
                 "levelname": record.levelname,
-                "msg": f"{record.getMessage()} [{where}]".replace("%", "%%"),
+                "msg": f"{record.getMessage()} [{where}]",   # already formatted: the client record has no args
                 "pathname": record.pathname,
                 "filename": record.filename,
                 "module": record.module,

@@ -31,7 +31,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from ..exceptions import CompilerError
 from .runtime import enter
 
-__all__ = ["SubtaskService", "local_service", "local_service_of", "in_subtask_thread", "RUN_HANDLER", "CANCEL_HANDLER"]
+__all__ = ["SubtaskService", "local_service", "local_service_of", "RUN_HANDLER", "CANCEL_HANDLER"]
 
 RUN_HANDLER = "qlab_subtasks_run"
 CANCEL_HANDLER = "qlab_subtasks_cancel"
@@ -50,8 +50,9 @@ class Slots:
     """At most ``n`` calls compute at once on a worker; others queue in order of arrival.
 
     ``acquire``/``release`` run on the worker's event loop; threads use
-    ``take``/``give_back`` (a thread that waits for its subtasks gives its slot
-    back meanwhile).
+    ``take``/``give_back``. A thread that waits for its subtasks gives its slot back
+    meanwhile and takes it back at once when they are done (``take_back``), so a
+    wait ends when its results are in, not when the worker has a free slot.
     """
 
     def __init__(self, n: int, loop: asyncio.AbstractEventLoop):
@@ -65,15 +66,15 @@ class Slots:
             return
         waiter = self._loop.create_future()
         self._waiters.append(waiter)
-        await waiter
+        await waiter   # the slot is counted as taken when it is handed over
 
     def release(self) -> None:
-        while self._waiters:
+        self._free += 1
+        while self._free > 0 and self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)   # the slot passes straight to the next in line
-                return
-        self._free += 1
+                self._free -= 1
+                waiter.set_result(None)
 
     def take(self) -> None:
         """From a thread: wait in line for a slot."""
@@ -82,6 +83,17 @@ class Slots:
     def give_back(self) -> None:
         """From a thread: return the slot it holds."""
         self._loop.call_soon_threadsafe(self.release)
+
+    def take_back(self) -> None:
+        """From a thread whose wait is over: count its slot as taken again, without queueing.
+
+        Its subtasks' results are in, so it goes on at once (the worker may briefly compute
+        more calls than it has threads); new calls wait until the count is below the limit.
+        """
+        self._loop.call_soon_threadsafe(self._reclaim)
+
+    def _reclaim(self) -> None:
+        self._free -= 1
 
     @contextmanager
     def held(self):
@@ -131,7 +143,13 @@ class Service:
             context, fn, calls, kwargs = pickle.loads(payload)
             with enter(context):
                 results = [fn(*args, **kwargs) for args in calls]
-            return {"status": "OK", "result": pickle.dumps(results)}
+            try:
+                return {"status": "OK", "result": pickle.dumps(results)}
+            except Exception as err:
+                raise CompilerError(
+                    f"Subtask {context.subtask!r} returned a value that cannot be sent back to its caller ({err}); "
+                    "subtasks must return picklable values."
+                ) from err
         except Exception as err:  # the caller re-raises it as itself, with this traceback
             return error_message(err)
         finally:
@@ -208,6 +226,3 @@ def local_service_of(worker) -> Service:
     return service
 
 
-def in_subtask_thread() -> bool:
-    """Whether this thread runs a subtask call (rather than a Dask task)."""
-    return getattr(_thread, "service", None) is not None
