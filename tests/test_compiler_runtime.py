@@ -581,6 +581,8 @@ def test_compiler_arguments_are_checked():
     for seed in ("x", -1, True):
         with pytest.raises(QlabTypeError, match="seed must be None or an int >= 0"):
             CompilationTask(Circuit(1), [], seed=seed)
+    with pytest.raises(QlabTypeError, match=r"a list of \(int, int\) pairs; entry 1 of \[1, 2\] is not one"):
+        CompilationTask(Circuit(2), [], target=[1, 2])
     with pytest.raises(CompilerError, match="Cannot connect to the Dask scheduler at 'nonsense'"):
         Compiler(address="nonsense", store=":memory:").client
     with pytest.raises(CompilerError, match="num_workers must be a positive int"):

@@ -156,7 +156,11 @@ def as_target(target, num_qubits: int) -> Target:
     if isinstance(target, Target):
         return target
     if isinstance(target, (list, tuple)):
-        pairs = [tuple(p) for p in target]
+        pairs = [tuple(p) if isinstance(p, (list, tuple)) else p for p in target]
+        bad = [p for p in pairs if not (isinstance(p, tuple) and len(p) == 2
+                                        and all(isinstance(q, (int, np.integer)) and not isinstance(q, bool) for q in p))]
+        if bad:
+            raise QlabTypeError(f"A coupling map is a list of (int, int) pairs; entry {bad[0]!r} of {target!r} is not one.")
         n = max(max(p) for p in pairs) + 1 if pairs else num_qubits
         return Target(max(n, num_qubits), tuple(pairs))
     return Target.from_device(target)
