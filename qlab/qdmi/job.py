@@ -277,7 +277,10 @@ class Job:
         try:
             return dump_qasm(circuit, version)
         except QasmError as err:
-            raise NotSupported(f"The circuit cannot be written as OpenQASM {version}, so no device can take it: {err}") from err
+            raise NotSupported(
+                f"The circuit cannot be written as OpenQASM {version}, so no device can take it: {err} "
+                "(qlab.compiler.compile_for(device, circuit) writes one- and two-qubit matrix gates in the device's gates)."
+            ) from err
 
     def _program_format(self, value) -> ProgramFormat:
         if isinstance(value, bool) or not isinstance(value, (ProgramFormat, int, str)):
