@@ -45,7 +45,7 @@ def optimization_passes(level: int) -> list[BasePass]:
     if level == 1:
         return [basis, MergeSingleQubitGates(), CancelInversePairs(), SabreRouting(), basis, *_tidy(), FitToTarget()]
     rounds = 1 if level == 2 else 4
-    routing = SabreRouting(trials=4) if level == 2 else SabreRouting(trials=32, score="cx")
+    routing = SabreRouting(trials=16 if level == 2 else 128, score="cx")
     return [
         basis, *_tidy(), TwoQubitResynthesis(rounds), *_tidy(),
         routing, basis, *_tidy(), TwoQubitResynthesis(rounds), *_tidy(), FitToTarget(),
