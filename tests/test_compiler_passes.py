@@ -13,6 +13,7 @@ from qlab.circuit import gate_matrix
 from qlab.compiler import CompilationTask, Target, compile_for, kak, optimization_passes, two_qubit_gates
 from qlab.compiler.execution import run_passes
 from qlab.compiler.passes import (
+    CancelCommutingCX,
     CancelInversePairs,
     MergeSingleQubitGates,
     SabreRouting,
@@ -163,6 +164,45 @@ def test_merge_and_cancel_keep_the_unitary():
     out = MergeSingleQubitGates().run(CancelInversePairs().run(c, {}), {})
     assert out.count_ops() == {"u3": 2}   # t.s on qubit 1, x on qubit 2
     assert equal_up_to_phase(dense_unitary(out), dense_unitary(c))
+
+
+def commuting_rich_circuit(n: int, gates: int, seed: int) -> Circuit:
+    """CX on few qubits among Z-type (rz, p, z, t), X-type (rx, x, sx) and other (h, ry) one-qubit gates."""
+    rng = np.random.default_rng(seed)
+    one = ["rz", "p", "z", "t", "rx", "x", "sx", "h", "ry"]
+    c = Circuit(n)
+    for _ in range(gates):
+        if rng.random() < 0.45:
+            c.cx(*(int(x) for x in rng.choice(n, 2, replace=False)))
+        else:
+            name = str(rng.choice(one))
+            params = (float(rng.uniform(-np.pi, np.pi)),) if name in ("rz", "p", "rx", "ry") else ()
+            c.append(name, [int(rng.integers(n))], params)
+    return c
+
+
+def test_commuting_cx_cancellation_keeps_the_unitary():
+    removed = 0
+    for seed in range(12):
+        c = commuting_rich_circuit(3, 40, seed)
+        out = CancelCommutingCX().run(c, {})
+        assert equal_up_to_phase(dense_unitary(out, 3), dense_unitary(c, 3))
+        removed += c.count_ops().get("cx", 0) - out.count_ops().get("cx", 0)
+    assert removed >= 12
+
+
+@pytest.mark.parametrize(("circuit", "cx_left"), [
+    (Circuit(3).cx(0, 1).rz(0.3, 0).cx(0, 2).rx(0.2, 1).cx(2, 1).cx(0, 1), 2),   # all commute: the pair goes
+    (Circuit(2).cx(0, 1).h(0).cx(0, 1), 2),            # H on the control does not commute with Z
+    (Circuit(2).cx(0, 1).rz(0.4, 1).cx(0, 1), 2),      # a Z rotation on the target does not commute with X
+    (Circuit(3).cx(0, 1).cx(2, 0).cx(0, 1), 3),        # the control is another gate's target
+    (Circuit(2, 1).cx(0, 1).measure(0, 0).cx(0, 1), 2),  # a measurement in between
+])
+def test_commuting_cx_cancellation_only_moves_through_commuting_gates(circuit, cx_left):
+    out = CancelCommutingCX().run(circuit, {})
+    assert out.count_ops().get("cx", 0) == cx_left
+    if "measure" not in circuit.count_ops():
+        assert equal_up_to_phase(dense_unitary(out), dense_unitary(circuit))
 
 
 def test_resynthesis_lowers_cx_and_keeps_the_unitary():
