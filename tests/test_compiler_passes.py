@@ -313,7 +313,7 @@ TARGETS = [Target.line(5), Target.grid(2, 3), Target(5, ((0, 1), (1, 2), (2, 3),
            Target(4), Target(5, ((0, 1), (1, 2), (1, 3), (3, 4)), native_gates={"rz", "sx", "x", "cz"}, name="tee")]
 
 
-@pytest.mark.parametrize(("level", "target"), [(level, t) for level in (0, 1, 2) for t in TARGETS] + [(3, TARGETS[0]), (3, TARGETS[4])],
+@pytest.mark.parametrize(("level", "target"), [(level, t) for level in (0, 1, 2, 3) for t in TARGETS],
                          ids=lambda x: x.name if isinstance(x, Target) else f"level{x}")
 def test_random_circuits_compile_correctly(level, target):
     for seed in range(2 if level < 3 else 1):
@@ -345,6 +345,18 @@ def test_compile_for_sc20_fits_the_device():
     assert all(sc20.is_coupled(*ins.qubits) for ins in compiled if len(ins.qubits) == 2)
     task = CompilationTask(c, [*optimization_passes(2), VerifyEquivalence()], sc20, seed=0)
     run_passes(task.circuit, task.passes, task.target, task.seed)  # raises if not equivalent
+
+
+@pytest.mark.parametrize("level", [2, 3])
+def test_six_qubits_on_the_3x3_lattice_verify(level):
+    """A 6-qubit program with terminal measurements on the 3 x 3 lattice, checked by VerifyEquivalence (9 qubits)."""
+    c = random_circuit(6, 40, seed=20 + level)
+    c.measure_all()
+    target = Target.grid(3, 3)
+    compiled, data = run_passes(c, [*optimization_passes(level), VerifyEquivalence()], target, seed=level)
+    assert data["verified"]
+    assert all(target.is_coupled(*ins.qubits) for ins in compiled if len(ins.qubits) == 2)
+    assert {ins.name for ins in compiled} <= {"u3", "cx", "measure", "barrier"}
 
 
 def test_verification_catches_a_wrong_circuit():

@@ -282,13 +282,12 @@ def route(
 
     run([i for i, count in enumerate(preds) if count == 0])
     while front:
-        extended = _extended(sorted(set(front.values())), successors, remaining, instructions, two,
-                             heuristic.extended_size)
+        front_gates = sorted(set(front.values()))
+        extended = _extended(front_gates, successors, remaining, two, instructions, heuristic.extended_size)
         ext_on: dict[int, list[int]] = {}
         for a, b in extended:
             ext_on.setdefault(a, []).append(b)
             ext_on.setdefault(b, []).append(a)
-        front_gates = sorted(set(front.values()))
         front_weight = 1 / len(front_gates) if heuristic.front_mean else 1.0
         ext_weight = heuristic.extended_weight / (1 if heuristic.extended_constant else len(extended)) if extended else 0.0
         saved = blocks.copy()
@@ -323,7 +322,7 @@ def route(
     return Routed(out, l2p, totals["swaps"], totals["cx"])
 
 
-def _extended(front: list[int], successors, remaining, instructions, two, size: int) -> list[tuple[int, int]]:
+def _extended(front: list[int], successors, remaining, two, instructions, size: int) -> list[tuple[int, int]]:
     """The next two-qubit gates after the front layer (at most ``size``), as program-qubit pairs."""
     out: list[tuple[int, int]] = []
     seen = set(front)
