@@ -235,16 +235,16 @@ def cx_after_resynthesis(routed: Circuit) -> int:
 
 
 @pytest.mark.parametrize("level", [2, 3])
-def test_routing_trials_never_lose_to_their_first_trial(level):
-    """A level's many trials include the single trial (same seed, same weights), so they never lose to it."""
+def test_many_routing_trials_beat_one(level):
+    """A level's many trials include the single trial (same seed, same weights) and keep a better one."""
     c = Unroll({"u3", "cx"}).run(random_circuit(6, 40, seed=5 + level), {})
     target = Target.grid(3, 3)
     routing = next(p for p in optimization_passes(level) if isinstance(p, SabreRouting))
     assert routing.trials > 1 and routing.score == "cx"
     single, many = {"target": target, "seed": 2}, {"target": target, "seed": 2}
-    SabreRouting(trials=1, score="cx").run(c, single)
+    one_trial = SabreRouting(trials=1, score="cx").run(c, single)
     routed = routing.run(c, many)
-    assert many["routed_cx"] <= single["routed_cx"]
+    assert cx_after_resynthesis(routed) <= cx_after_resynthesis(one_trial)
     assert all(target.is_coupled(*ins.qubits) for ins in routed if len(ins.qubits) == 2)
 
 

@@ -46,14 +46,13 @@ class Heuristic:
     Attributes:
         extended_size: two-qubit gates in the extended set (look-ahead).
         extended_weight: weight of the extended set's mean distance (of each of its gates' distances
-            when ``extended_constant``) against the front's summed distance (mean when ``front_mean``).
+            when ``extended_constant``) against the front's summed distance.
         decay: added to a qubit's decay factor each time it is swapped (reset after ``decay_reset`` SWAPs
             and whenever a gate is routed).
         decay_reset: SWAPs after which all decay factors return to 1.
         merge_weight: weight of a SWAP's CX cost (3 alone, 1 or 0 when it merges into the two-qubit block
             that just ran on its pair).
         attempts_per_qubit: SWAPs without routing a gate, per qubit, before the release valve.
-        front_mean: score the front by its mean distance instead of the sum.
         extended_constant: weight every extended gate by ``extended_weight`` instead of the set's mean.
     """
 
@@ -63,7 +62,6 @@ class Heuristic:
     decay_reset: int = 5
     merge_weight: float = 0.0
     attempts_per_qubit: int = 10
-    front_mean: bool = False
     extended_constant: bool = False
 
 
@@ -236,29 +234,13 @@ def route(
             found += [j for j in routable_after(p, q) if j != i]
         return path, found
 
-    def change(pair: tuple[int, int], front_weight: float, ext_on: dict[int, list[int]], ext_weight: float) -> float:
-        """How much the SWAP on ``pair`` changes the score's distance terms."""
-        p, q = pair
-        a, b = p2l[p], p2l[q]
-        total = 0.0
-        for mine, here, there, partner in ((a, p, q, b), (b, q, p, a)):
-            i = front.get(mine)
-            if i is not None:
-                x, y = instructions[i].qubits
-                other = y if x == mine else x
-                if other != partner:
-                    total += front_weight * (dist[there][l2p[other]] - dist[here][l2p[other]])
-            for other in ext_on.get(mine, ()):
-                if other != partner:
-                    total += ext_weight * (dist[there][l2p[other]] - dist[here][l2p[other]])
-        return total
+    def best_swap(pull: dict[int, list[tuple[int, float]]]) -> tuple[int, int]:
+        """The SWAP (a coupled pair of physical qubits touching the front) with the lowest score.
 
-    def best_swap(front_gates: list[int], front_weight: float, ext_on: dict[int, list[int]],
-                  ext_weight: float) -> tuple[int, int]:
-        """The SWAP (a coupled pair of physical qubits touching the front) with the lowest score."""
-        absolute = front_weight * sum(dist[l2p[instructions[i].qubits[0]]][l2p[instructions[i].qubits[1]]]
-                                      for i in front_gates)
-        absolute += ext_weight * sum(dist[l2p[a]][l2p[b]] for a, others in ext_on.items() for b in others) / 2
+        ``pull[q]`` lists ``(other, weight)``: program qubit ``q`` should get close to ``other``.
+        """
+        absolute = sum(w * dist[l2p[a]][l2p[o]] for a, others in pull.items() for o, w in others) / 2
+        merge_weight = heuristic.merge_weight
         best: list[tuple[int, int]] = []
         best_score = math.inf
         seen = set()
@@ -269,9 +251,16 @@ def route(
                 if pair in seen:
                     continue
                 seen.add(pair)
-                score = absolute + change(pair, front_weight, ext_on, ext_weight)
-                if heuristic.merge_weight:
-                    score += heuristic.merge_weight * blocks.swap_cost(*pair)
+                a, b = p2l[p], p2l[q]
+                score = absolute
+                for o, w in pull.get(a, ()):
+                    if o != b:
+                        score += w * (dist[q][l2p[o]] - dist[p][l2p[o]])
+                for o, w in pull.get(b, ()):
+                    if o != a:
+                        score += w * (dist[p][l2p[o]] - dist[q][l2p[o]])
+                if merge_weight:
+                    score += merge_weight * blocks.swap_cost(p, q)
                 score *= max(decay[p], decay[q])
                 if score < best_score - 1e-10:
                     best, best_score = [pair], score
@@ -284,18 +273,18 @@ def route(
     while front:
         front_gates = sorted(set(front.values()))
         extended = _extended(front_gates, successors, remaining, two, instructions, heuristic.extended_size)
-        ext_on: dict[int, list[int]] = {}
-        for a, b in extended:
-            ext_on.setdefault(a, []).append(b)
-            ext_on.setdefault(b, []).append(a)
-        front_weight = 1 / len(front_gates) if heuristic.front_mean else 1.0
-        ext_weight = heuristic.extended_weight / (1 if heuristic.extended_constant else len(extended)) if extended else 0.0
+        ext_weight = heuristic.extended_weight / (1 if heuristic.extended_constant or not extended else len(extended))
+        pull: dict[int, list[tuple[int, float]]] = {}
+        for pairs, weight in (([instructions[i].qubits for i in front_gates], 1.0), (extended, ext_weight)):
+            for a, b in pairs:
+                pull.setdefault(a, []).append((b, weight))
+                pull.setdefault(b, []).append((a, weight))
         saved = blocks.copy()
         attempt: list[tuple[int, int]] = []
         routed: list[int] = []
         added = 0
         while not routed and len(attempt) < limit:
-            p, q = best_swap(front_gates, front_weight, ext_on, ext_weight)
+            p, q = best_swap(pull)
             added += blocks.add(p, q, swap=True)
             apply(p, q)
             attempt.append((p, q))
