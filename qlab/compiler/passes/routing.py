@@ -32,7 +32,7 @@ from ...circuit.instruction import Instruction
 from ...exceptions import CompilerError
 from .base import WORK_GATES, BasePass, parallel_map, rebuild
 from .resynthesis import resynthesised_cx
-from .rewrite import CancelCommutingCX, CancelInversePairs, MergeSingleQubitGates, Unroll
+from .rewrite import CancelCommutingCX, CancelInversePairs, Unroll
 from .sabre import Heuristic, Routed, route, wires
 
 __all__ = ["SabreRouting", "PORTFOLIO"]
@@ -99,7 +99,7 @@ def _best_trial(instructions: list[Instruction], distances: np.ndarray, seeds: l
 
 def _cx_after_resynthesis(routed: Routed, n: int) -> int:
     circuit = rebuild(Circuit(n), routed.instructions)
-    for step in (Unroll(WORK_GATES), CancelInversePairs(), CancelCommutingCX(), MergeSingleQubitGates()):
+    for step in (Unroll(WORK_GATES), CancelInversePairs(), CancelCommutingCX()):
         circuit = step.run(circuit, {})
     return resynthesised_cx(circuit)
 
