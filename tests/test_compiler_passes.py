@@ -143,6 +143,7 @@ def test_kak_of_haar_random_unitaries_rebuilds_them(seed):
     ],
 )
 def test_two_qubit_synthesis_uses_the_fewest_cx(matrix, cx):
+    assert cnot_count(matrix) == cx
     gates = two_qubit_gates(matrix, (1, 0))
     circuit = Circuit(2)
     for name, qubits, params in gates:
