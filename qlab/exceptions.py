@@ -36,6 +36,7 @@ __all__ = [
     "UnknownDeviceError",
     "DeviceProgramError",
     "UnsupportedProgramError",
+    "RoutingError",
     "JobNotFoundError",
     "AmbiguousJobIdError",
     "JobStateError",
@@ -134,6 +135,10 @@ class DeviceProgramError(QlabError, ValueError):
 
 class UnsupportedProgramError(QlabError, NotImplementedError):
     """A valid program that a device cannot run (gates outside what it can express)."""
+
+
+class RoutingError(DeviceProgramError):
+    """A program could not be routed onto a device: bad routing options, no router installed, or the router failed."""
 
 
 # --------------------------------------------------------------------- jobs

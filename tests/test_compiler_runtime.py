@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 
@@ -21,7 +22,7 @@ from qlab.jobs import JobStatus
 # Workers import nothing from the tests directory: send this module's passes and functions by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-TIMEOUT = 120.0
+TIMEOUT = float(os.environ.get("QLAB_TEST_TIMEOUT", 120.0))
 """Seconds any test waits for a compilation at most (only reached when something is broken)."""
 
 LOGGER = "qlab_test_compiler_pass"
@@ -96,12 +97,13 @@ def test_submit_wait_and_map_inside_a_pass(compiler):
     def work(runtime, data):
         one = runtime.wait(runtime.submit(square, 7))
         many = runtime.map(square, range(1000))
-        return one, runtime.wait(many), len(many._futures)
+        return one, runtime.wait(many), repr(many)
 
-    one, many, chunks = _probe(compiler, work)
+    one, many, shown = _probe(compiler, work)
     assert one == 49
     assert many == [x * x for x in range(1000)]
-    assert chunks <= 16  # thousands of tiny calls become a few Dask tasks
+    chunks = int(shown.split(" in ")[1].split()[0])
+    assert shown.startswith("<SubtaskFuture map of 1000 calls") and chunks <= 16  # a few messages, not 1000
 
 
 def test_next_reports_each_result_once_with_its_index(compiler):
@@ -264,6 +266,147 @@ def test_a_worker_killed_mid_task_is_survived(compiler, tmp_path):
     assert compiler.status(task_id) is JobStatus.DONE
 
 
+def pid_of_call(_) -> int:
+    return os.getpid()
+
+
+def killable_unless(directory: str, index: int, spare_pid: int) -> str:
+    """Returns at once in process ``spare_pid``; elsewhere sleeps the first time (so the test can kill that worker)."""
+    marker = os.path.join(directory, f"first-{index}")
+    if os.getpid() != spare_pid and not os.path.exists(marker):
+        with open(marker + ".tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.replace(marker + ".tmp", marker)
+        time.sleep(60)
+    return "survived"
+
+
+def test_a_subtask_whose_worker_is_killed_is_sent_to_another_worker(compiler, tmp_path):
+    # the pass keeps running in its own process; only the worker holding the subtask dies
+    def work(runtime, data):
+        pid = os.getpid()
+        while len(set(runtime.wait(runtime.map(pid_of_call, range(2), chunksize=1)))) < 2:
+            time.sleep(0.2)   # until this process sends calls to both workers (one may still be restarting)
+        (tmp_path / "pass").write_text(str(pid))
+        return pid, runtime.wait(runtime.map(killable_unless, [str(tmp_path)] * 2, range(2), [pid] * 2, chunksize=1))
+
+    compiler.client.wait_for_workers(2, timeout=TIMEOUT)
+    task_id = compiler.submit(CompilationTask(Circuit(1), [Probe(work)]))
+    deadline = time.monotonic() + TIMEOUT
+    while not list(tmp_path.glob("first-?")):
+        assert time.monotonic() < deadline, "no subtask reached another worker"
+        time.sleep(0.02)
+    victim = int(next(tmp_path.glob("first-?")).read_text())
+    assert victim != int((tmp_path / "pass").read_text())
+    os.kill(victim, signal.SIGKILL)
+    pass_pid, results = compiler.result(task_id, timeout=TIMEOUT).data["probe"]
+    assert results == ["survived", "survived"]
+    assert pass_pid == int((tmp_path / "pass").read_text())   # the pass itself was not restarted
+
+
+def test_cancelled_subtask_futures_raise_and_their_queued_calls_never_run(compiler, tmp_path):
+    def work(runtime, data):
+        future = runtime.map(sleepy_marker, [str(tmp_path)] * 20, range(20), chunksize=1)
+        runtime.cancel(future)
+        try:
+            runtime.wait(future)
+        except CompilationCanceledError as err:
+            return str(err), runtime.wait(runtime.submit(square, 5))
+        return None
+
+    message, after = _probe(compiler, work)
+    assert message == "The subtask was cancelled." and after == 25
+    time.sleep(1.0)   # calls that were already running finish; the rest must never start
+    assert len(list(tmp_path.glob("started-*"))) < 20
+    assert compiler.client.run(_queued_on_worker) and not any(compiler.client.run(_queued_on_worker).values())
+
+
+def _queued_on_worker(dask_worker=None) -> int:
+    from qlab.compiler.service import local_service_of
+
+    return local_service_of(dask_worker).queued()
+
+
+def test_a_subtask_that_cannot_be_pickled_gets_a_clear_error(compiler):
+    def work(runtime, data):
+        lock = threading.Lock()
+        try:
+            runtime.submit(lambda: lock)
+        except CompilerError as err:
+            return str(err)
+        return None
+
+    assert "cannot be pickled" in _probe(compiler, work)
+
+
+def test_a_pass_that_cannot_be_pickled_fails_its_job_and_says_so(compiler):
+    class Locked(BasePass):
+        def __init__(self):
+            self.lock = threading.Lock()
+
+        def run(self, circuit, data):
+            return circuit
+
+    before = set(compiler.store.df()["id"]) if len(compiler.store.df()) else set()
+    with pytest.raises(CompilerError, match="Cannot send the compilation to the cluster"):
+        compiler.submit(CompilationTask(Circuit(1), [Locked()]))
+    new = compiler.store.df().loc[lambda df: ~df["id"].isin(before)]
+    assert list(new["status"]) == ["failed"]
+    assert _probe(compiler, lambda rt, data: 1) == 1
+
+
+class _Recorded:
+    """A stand-in for the progress bar that keeps every total and count it was given."""
+
+    seen: list = []
+
+    def __init__(self, passes):
+        self.passes, self.submitted, self.finished, self.done_passes = passes, 0, 0, 0
+
+    def on_event(self, msg):
+        if msg["kind"] == "pass":
+            self.done_passes = msg["index"] + 1
+        self.submitted += msg.get("submitted", 0)
+        self.finished += msg.get("finished", 0)
+        _Recorded.seen.append((self.passes + self.submitted, self.done_passes + self.finished))
+
+    def write(self, text):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_progress_counts_passes_and_subtasks(compiler, monkeypatch):
+    import qlab.compiler.compiler as module
+
+    monkeypatch.setattr(module, "_ProgressBar", _Recorded)
+    _Recorded.seen.clear()
+
+    def work(runtime, data):
+        runtime.wait(runtime.map(square, range(10), chunksize=2))
+        return runtime.wait(runtime.submit(square, 2))
+
+    compiler.compile(Circuit(1), [Probe(work), Probe(lambda rt, data: 0)], progress=True, timeout=TIMEOUT)
+    deadline = time.monotonic() + TIMEOUT
+    while not _Recorded.seen or _Recorded.seen[-1] != (2 + 11, 2 + 11):   # events may trail the result a little
+        assert time.monotonic() < deadline, f"progress stopped at {_Recorded.seen[-1:]}"
+        time.sleep(0.02)
+
+
+def test_the_progress_bar_grows_with_subtasks_and_starts_over_on_a_retry():
+    from qlab.compiler.compiler import _ProgressBar
+
+    bar = _ProgressBar(3)
+    for msg in ({"kind": "start"}, {"kind": "subtasks", "submitted": 10}, {"kind": "subtasks", "finished": 4},
+                {"kind": "pass", "index": 0, "name": "Unroll"}):
+        bar.on_event(msg)
+    assert (bar._bar.total, bar._bar.n) == (13, 5)
+    bar.on_event({"kind": "start"})   # the compilation was retried on another worker
+    assert (bar._bar.total, bar._bar.n) == (3, 0)
+    bar.close()
+
+
 def test_compiler_arguments_are_checked():
     with pytest.raises(CompilerError, match="num_workers must be a positive int"):
         Compiler(num_workers=0)
@@ -273,3 +416,4 @@ def test_compiler_arguments_are_checked():
     closed.close()
     with pytest.raises(CompilerError, match="is closed"):
         closed.compile(Circuit(1))
+

@@ -131,7 +131,8 @@ def test_uncoupled_pair_is_refused_and_names_routing():
         DeviceProgramError,
         match=re.escape(
             "Cannot run 'ccx' on qubits (0, 1, 2) of device 'training5': sites 0 and 2 are not coupled "
-            "(site 0 couples to 1; site 2 to 1, 3). qlab does not route qubits; routing comes with the compiler (qlab.compiler)."
+            "(site 0 couples to 1; site 2 to 1, 3). Program qubit i runs on site i when routing is off: run it with "
+            "route=True (device.run's default), or compile it first with qlab.compiler.compile_for(device, circuit)."
         ),
     ):
         fit_circuit(Circuit(3).ccx(0, 1, 2), load_device("training5"))

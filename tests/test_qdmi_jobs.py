@@ -85,7 +85,8 @@ def test_bell_job_from_created_to_done(session):
     assert times["created"] <= times["submitted"] <= times["queued"] <= times["running"] <= times["done"]
     record = session.store.get(job.id)
     assert (record.family, record.device, record.program, record.program_format) == ("qdmi", "ideal", BELL2, "qasm2")
-    assert record.parameters == {"shots": 1000, "seed": 3} and record.status.value == "done"
+    assert record.parameters == {"shots": 1000, "seed": 3, "route": True, "optimization_level": 2}
+    assert record.status.value == "done"
     shots = job.get_results(JobResult.SHOTS).split(",")
     assert len(shots) == 1000 and set(shots) == {"00", "11"}
     counts = job.counts()
@@ -122,8 +123,8 @@ def test_set_parameter_rules(session):
     job = dev.create_job()
     assert job.set_parameter(JobParameter.SHOTSNUM) is None and job.query(JobProperty.SHOTSNUM) == DEFAULT_SHOTS
     job.set_parameter("seed")
-    with pytest.raises(NotSupported, match=re.escape("<JobParameter.CUSTOM2: 999999996> is not a parameter of device 'ideal'; its jobs take PROGRAMFORMAT, PROGRAM, SHOTSNUM and SEED (CUSTOM1).")):
-        job.set_parameter(JobParameter.CUSTOM2)
+    with pytest.raises(NotSupported, match=re.escape("<JobParameter.CUSTOM4: 999999998> is not a parameter of device 'ideal'; its jobs take PROGRAMFORMAT, PROGRAM, SHOTSNUM, SEED (CUSTOM1), ROUTE (CUSTOM2) and OPTIMIZATIONLEVEL (CUSTOM3).")):
+        job.set_parameter(JobParameter.CUSTOM4)
     with pytest.raises(BadState, match=re.escape("before its PROGRAMFORMAT: a program is checked against its format, so set JobParameter.PROGRAMFORMAT first.")):
         job.set_parameter(JobParameter.PROGRAM, BELL2)
     with pytest.raises(BadState, match=re.escape("Job ") + ".*" + re.escape("has no PROGRAMFORMAT yet; set it with set_parameter.")):
@@ -214,8 +215,8 @@ def test_unknown_parameter_and_result_kinds(session):
         job.get_results(42)
     with pytest.raises(NotSupported, match=re.escape("<JobResult.CUSTOM3: 999999997> has no meaning here; jobs give SHOTS, HIST_KEYS")):
         job.get_results(JobResult.CUSTOM3)
-    with pytest.raises(NotSupported, match=re.escape("<JobProperty.CUSTOM2: 999999996> has no meaning for qlab jobs.")):
-        job.query(JobProperty.CUSTOM2)
+    with pytest.raises(NotSupported, match=re.escape("<JobProperty.CUSTOM4: 999999998> has no meaning for qlab jobs.")):
+        job.query(JobProperty.CUSTOM4)
     with pytest.raises(InvalidArgument, match=re.escape("wait(timeout=...) takes None or a non-negative number of seconds, got -1.")):
         job.wait(timeout=-1)
 

@@ -168,7 +168,7 @@ def test_garnet_calibration_simulated_by_qlab(session):
 
 def test_ddsim_jobs_take_no_seed(session):
     job = session.device("mqt.ddsim.default").create_job()
-    with pytest.raises(NotSupported, match=r"is not a parameter of device 'mqt.ddsim.default'; its jobs take PROGRAMFORMAT, PROGRAM, SHOTSNUM\."):
+    with pytest.raises(NotSupported, match=r"is not a parameter of device 'mqt.ddsim.default'; its jobs take PROGRAMFORMAT, PROGRAM and SHOTSNUM\."):
         job.set_parameter(JobParameter.SEED, 7)
 
 

@@ -151,8 +151,9 @@ def test_unrolled_programs_keep_their_meaning_on_every_device(session):
         assert np.abs(state - [exact.get(k, 0) for k in ("00", "01", "10", "11")]).sum() < tolerance, device_id
 
 
-def test_uncoupled_gate_is_refused_when_set(session):
+def test_uncoupled_gate_is_refused_when_set_with_routing_off(session):
     job = session.device("training5").create_job()
+    job.set_parameter(JobParameter.ROUTE, False)
     job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2)
     with pytest.raises(NotSupported, match=re.escape("Cannot run 'cx' on qubits (0, 4) of device 'training5': sites 0 and 4 are not coupled")):
         job.set_parameter(JobParameter.PROGRAM, 'OPENQASM 2.0; include "qelib1.inc"; qreg q[5]; cx q[0], q[4];')

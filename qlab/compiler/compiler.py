@@ -44,7 +44,7 @@ from ..exceptions import (
 from ..jobs import JobRecord, JobStatus, JobStore, default_store
 from .execution import run_compilation
 from .passes import WORK_GATES, VerifyEquivalence, cx_count, optimization_passes
-from .runtime import EVENT_TOPIC, cancel_event_name, client_log_level, forward_record
+from .runtime import EVENT_TOPIC, client_log_level, forward_record
 from .target import Target, as_target
 
 __all__ = ["Compiler", "CompilationTask", "CompilationResult"]
@@ -135,14 +135,15 @@ class CompilationResult:
 class _Tracked:
     """The client's view of one submitted compilation."""
 
-    def __init__(self, future, task: CompilationTask, cx_before: int):
-        self.future = future
+    def __init__(self, task_id: str, task: CompilationTask, cx_before: int, on_progress=None):
+        self.id = task_id
+        self.future = None
         self.task = task
         self.cx_before = cx_before
         self.canceled = False
         self.started = threading.Event()
         self.finished = threading.Event()
-        self.on_pass = None
+        self.on_progress = on_progress
         self.result: CompilationResult | None = None
         self.lock = threading.Lock()
         self.settled = False
@@ -225,9 +226,13 @@ class Compiler:
             if self._closed:
                 raise CompilerError(f"{self!r} is closed; make a new Compiler.")
             if self._client is None:
-                self._client = self._connect()
-                self._client.subscribe_topic(EVENT_TOPIC, self._on_event)
-                self._client.run(_warm_up, wait=False)
+                from .service import SubtaskService
+
+                client = self._connect()
+                client.register_plugin(SubtaskService())   # subtasks travel worker to worker
+                client.subscribe_topic(EVENT_TOPIC, self._on_event)
+                client.run(_warm_up, wait=False)
+                self._client = client
             return self._client
 
     def _connect(self):
@@ -293,6 +298,9 @@ class Compiler:
     # -------------------------------------------------------- compilations
     def submit(self, task: CompilationTask) -> str:
         """Start a compilation; returns its id (also its job id in the store)."""
+        return self._submit(task, None)
+
+    def _submit(self, task: CompilationTask, on_progress) -> str:
         if not isinstance(task, CompilationTask):
             raise QlabTypeError(f"Compiler.submit needs a CompilationTask, got {type(task).__name__}.")
         client = self.client
@@ -304,13 +312,17 @@ class Compiler:
         )
         self.store.add(record)
         self.store.set_status(task_id, JobStatus.SUBMITTED)
-        future = client.submit(
-            run_compilation, task_id, task.circuit, task.passes, task.target, task.seed, client_log_level(),
-            key=f"qlab-compile-{task_id}", pure=False,
-        )
-        tracked = _Tracked(future, task, _cx_before(task.circuit))
-        self._tasks[task_id] = tracked
-        future.add_done_callback(lambda _: self._settle(tracked))
+        tracked = self._tasks[task_id] = _Tracked(task_id, task, _cx_before(task.circuit), on_progress)   # before any event
+        try:
+            tracked.future = client.submit(
+                run_compilation, task_id, task.circuit, task.passes, task.target, task.seed, client_log_level(),
+                key=f"qlab-compile-{task_id}", pure=False,
+            )
+        except Exception as err:
+            del self._tasks[task_id]
+            self.store.set_status(task_id, JobStatus.FAILED, error=f"{type(err).__name__}: {err}")
+            raise CompilerError(f"Cannot send the compilation to the cluster: {type(err).__name__}: {err}") from err
+        tracked.future.add_done_callback(lambda _: self._settle(tracked))
         return task_id
 
     def _get(self, task_id: str) -> _Tracked:
@@ -389,11 +401,8 @@ class Compiler:
                 return tracked.canceled
             tracked.canceled = True
         client = self.client
-        from distributed import Event
-
-        Event(cancel_event_name(task_id), client=client).set()   # no new subtasks from here on
+        client.run(_cancel_on_worker, task_id, on_error="ignore")   # no new subtasks; queued ones are dropped
         client.cancel([tracked.future], force=True)
-        _cancel_subtasks(client, task_id)
         self._settle(tracked)
         return True
 
@@ -419,7 +428,8 @@ class Compiler:
             seed: seed of randomised passes.
             verify: append :class:`~qlab.compiler.passes.VerifyEquivalence`.
             timeout: seconds to wait at most.
-            progress: show a ``tqdm`` bar over the passes (and the Dask dashboard link once).
+            progress: show a ``tqdm`` bar over the passes and the subtasks they start (and the Dask
+                dashboard link once).
 
         Raises:
             CompilerError: both or neither of ``passes`` and ``optimization_level`` make sense.
@@ -430,25 +440,12 @@ class Compiler:
         if verify:
             passes.append(VerifyEquivalence())
         task = CompilationTask(circuit, passes, target, seed)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(passes), desc="compiling", unit="pass", leave=False)
-        task_id = self.submit(task)
-        tracked = self._tasks[task_id]
-        if bar is not None:
-            link = self.dashboard_link
-            if link and not self._dashboard_shown:
-                self._dashboard_shown = True
-                bar.write(f"Dask dashboard: {link}")
-
-            def on_pass(index: int, name: str) -> None:
-                bar.n = index + 1
-                bar.set_postfix_str(name, refresh=False)
-                bar.refresh()
-
-            tracked.on_pass = on_pass
+        bar = _ProgressBar(len(passes)) if progress else None
+        task_id = self._submit(task, bar.on_event if bar is not None else None)
+        link = self.dashboard_link if bar is not None else None
+        if link and not self._dashboard_shown:
+            self._dashboard_shown = True
+            bar.write(f"Dask dashboard: {link}")
         try:
             return self.result(task_id, timeout)
         finally:
@@ -468,9 +465,9 @@ class Compiler:
             tracked.started.set()
             tracked.finished.clear()
             self._mark_running(msg["task"])
-        elif kind == "pass" and tracked.on_pass is not None:
-            tracked.on_pass(msg["index"], msg["name"])
-        elif kind == "finish":
+        if kind in ("start", "pass", "subtasks") and tracked.on_progress is not None:
+            tracked.on_progress(msg)
+        if kind == "finish":
             tracked.finished.set()
 
     def _mark_running(self, task_id: str) -> None:
@@ -484,7 +481,7 @@ class Compiler:
         with tracked.lock:
             if tracked.settled:
                 return
-            task_id = _task_id(tracked)
+            task_id = tracked.id
             store = self._store
             if tracked.canceled or (dropped and not tracked.future.done()):
                 tracked.settled = True
@@ -511,16 +508,39 @@ class Compiler:
             tracked.settled = True
 
 
+class _ProgressBar:
+    """A ``tqdm.auto`` bar over a compilation's passes and subtasks; its total grows as passes start subtasks."""
+
+    def __init__(self, passes: int):
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=passes, desc="compiling", unit="step", leave=False)
+        self._passes = passes
+        self._done_passes = self._submitted = self._finished = 0
+        self.write = self._bar.write
+        self.close = self._bar.close
+
+    def on_event(self, msg: dict) -> None:
+        """Take a ``start``, ``pass`` or ``subtasks`` event of the compilation (a retried one starts over)."""
+        kind = msg["kind"]
+        if kind == "start":
+            self._done_passes = self._submitted = self._finished = 0
+        elif kind == "pass":
+            self._done_passes = msg["index"] + 1
+            self._bar.set_postfix_str(msg["name"], refresh=False)
+        else:
+            self._submitted += msg.get("submitted", 0)
+            self._finished += msg.get("finished", 0)
+        self._bar.total = self._passes + self._submitted
+        self._bar.update(self._done_passes + self._finished - self._bar.n)   # redraws at most every 0.1 s
+
+
 async def _warm_up() -> None:
     """Import what compilations need on a worker (off its event loop), before the first one arrives."""
     import asyncio
     import importlib
 
     await asyncio.get_running_loop().run_in_executor(None, importlib.import_module, "qlab.compiler.execution")
-
-
-def _task_id(tracked: _Tracked) -> str:
-    return str(tracked.future.key).removeprefix("qlab-compile-")
 
 
 def _program_text(circuit: Circuit) -> str:
@@ -549,14 +569,8 @@ def _stored_results(result: CompilationResult) -> dict:
     }
 
 
-def _subtask_keys(prefix: str, dask_scheduler=None) -> list[str]:
-    return [k for k in dask_scheduler.tasks if isinstance(k, str) and k.startswith("qlab-sub-") and prefix in k]
+def _cancel_on_worker(task_id: str, dask_worker=None) -> None:
+    """On a worker: refuse new subtasks of the compilation and drop its queued ones."""
+    from .service import local_service_of
 
-
-def _cancel_subtasks(client, task_id: str) -> None:
-    """Cancel every subtask of a compilation that the scheduler still holds."""
-    from distributed import Future
-
-    keys = client.run_on_scheduler(_subtask_keys, task_id)
-    if keys:
-        client.cancel([Future(k, client=client) for k in keys], force=True)
+    local_service_of(dask_worker).cancel(task_id=task_id)

@@ -58,11 +58,15 @@ def run_passes(
 
 
 def run_compilation(task_id: str, circuit: Circuit, passes: Sequence, target: Target, seed: int | None, log_level: int):
-    """The Dask task of one compilation: the passes in the compilation's context, with progress events."""
-    from distributed import get_worker
+    """The Dask task of one compilation: the passes in the compilation's context, with progress events.
 
-    with enter(TaskContext(task_id, log_level)):
-        emit({"kind": "start", "task": task_id, "worker": get_worker().address})
+    It holds one of its worker's subtask slots while it computes (and lends it out while it waits).
+    """
+    from .service import local_service
+
+    service = local_service()
+    with service.slots.held(), enter(TaskContext(task_id, log_level)):
+        emit({"kind": "start", "task": task_id, "worker": service.worker.address})
         try:
             return run_passes(
                 circuit, passes, target, seed,

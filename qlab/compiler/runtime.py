@@ -1,13 +1,16 @@
 """What a pass sees while it runs: :func:`get_runtime` and the :class:`RuntimeHandle`.
 
 A compilation runs as one Dask task on a worker. Inside it (and inside every
-subtask it starts), :func:`get_runtime` returns a handle that submits more
-Dask tasks: ``submit`` for one call, ``map`` for many (cut into chunks, so
-thousands of tiny calls cost a few Dask tasks), ``wait`` for results,
-``next`` for the results that finished since the last call, and ``cancel``.
-A task that waits leaves its worker thread while it waits (Dask's
-``secede``/``rejoin``), so subtasks may start subtasks at any depth without
-running out of threads.
+subtask it starts), :func:`get_runtime` returns a handle that starts
+subtasks: ``submit`` for one call, ``map`` for many (cut into chunks, so
+thousands of tiny calls cost a few messages), ``wait`` for results, ``next``
+for the results that finished since the last call, and ``cancel``. Subtasks
+go straight from worker to worker over Dask's connections
+(:mod:`qlab.compiler.dispatch`, :mod:`qlab.compiler.service`): a round trip
+costs about a millisecond, where one through the scheduler costs ten or
+more. A pass or subtask that waits lends its thread out meanwhile (a pass
+also leaves Dask's pool with ``secede``/``rejoin``), so subtasks may start
+subtasks at any depth without running out of threads.
 
 Log records made in a pass or subtask on any worker travel to the client
 process (through Dask's event stream) and reach its ``logging`` with the
@@ -25,10 +28,10 @@ import itertools
 import logging
 import math
 import threading
-import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import InvalidStateError
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +43,6 @@ EVENT_TOPIC = "qlab-compiler"
 """The Dask event topic that carries progress and log records to the client."""
 
 _local = threading.local()
-_CANCEL_POLL = 0.1
-"""Seconds between two questions to the scheduler whether a compilation was cancelled (each is a round trip)."""
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,6 @@ class TaskContext:
     task_id: str
     log_level: int
     subtask: str | None = None
-
-
-def cancel_event_name(task_id: str) -> str:
-    """The Dask ``Event`` the client sets when it cancels a compilation."""
-    return f"qlab-cancel-{task_id}"
 
 
 def current_context() -> TaskContext | None:
@@ -86,9 +82,9 @@ def enter(context: TaskContext) -> _Entered:
 
 def emit(event: dict) -> None:
     """Send an event (msgpack-able dict) of the current compilation to its client."""
-    from distributed import get_worker
+    from .service import local_service
 
-    get_worker().log_event(EVENT_TOPIC, event)
+    local_service().worker.log_event(EVENT_TOPIC, event)
 
 
 def get_runtime() -> RuntimeHandle:
@@ -109,37 +105,30 @@ def get_runtime() -> RuntimeHandle:
 class SubtaskFuture:
     """The pending result of :meth:`RuntimeHandle.submit` or :meth:`RuntimeHandle.map`.
 
-    Wraps the Dask futures of the call (one per chunk for ``map``). Pass it to
-    the handle's ``wait``, ``next`` or ``cancel``; it cannot leave the task
-    that made it.
+    Holds the batches of calls sent to workers (one for ``submit``, one per
+    chunk for ``map``). Pass it to the handle's ``wait``, ``next`` or
+    ``cancel``; it cannot leave the task that made it.
     """
 
-    def __init__(self, futures: list, sizes: list[int], single: bool):
-        self._futures = futures
-        self._sizes = sizes
+    def __init__(self, calls: list, single: bool):
+        self._calls = calls
         self._single = single
-        self._starts = list(itertools.accumulate([0] + sizes[:-1]))
+        self._starts = list(itertools.accumulate([0] + [c.size for c in calls[:-1]]))
         self._reported: set[int] = set()
 
     def __len__(self) -> int:
-        return sum(self._sizes)
+        return sum(c.size for c in self._calls)
 
     def __repr__(self) -> str:
-        kind = "submit" if self._single else f"map of {len(self)} calls in {len(self._futures)} chunks"
-        return f"<SubtaskFuture {kind}, {sum(f.done() for f in self._futures)}/{len(self._futures)} done>"
+        kind = "submit" if self._single else f"map of {len(self)} calls in {len(self._calls)} chunks"
+        return f"<SubtaskFuture {kind}, {sum(c.future.done() for c in self._calls)}/{len(self._calls)} done>"
 
     def done(self) -> bool:
         """Whether every call has finished."""
-        return all(f.done() for f in self._futures)
+        return all(c.future.done() for c in self._calls)
 
     def __reduce__(self):
         raise CompilerError("A SubtaskFuture cannot be sent to another task: wait for it where it was made.")
-
-
-def _run_calls(context: TaskContext, fn: Callable, calls: list[tuple], kwargs: dict) -> list:
-    """One chunk of subtask calls, run in order in the compilation's context."""
-    with enter(context):
-        return [fn(*args, **kwargs) for args in calls]
 
 
 class RuntimeHandle:
@@ -147,47 +136,51 @@ class RuntimeHandle:
 
     Obtain it with :func:`get_runtime` inside a pass or subtask. Subtask
     functions and arguments must be picklable (functions defined at module
-    level, or anything cloudpickle can send).
+    level, or anything cloudpickle can send). Calls go straight to a worker
+    (see :mod:`qlab.compiler.dispatch`), not through the Dask scheduler.
     """
 
     def __init__(self, context: TaskContext):
-        from distributed import get_client
+        from .dispatch import dispatcher_for
+        from .service import local_service
 
         self.context = context
-        self._client = get_client()
-        self._cancel_checked_at = -math.inf
+        self._service = local_service()
+        self._dispatch = dispatcher_for(self._service)
 
     def __repr__(self) -> str:
         return f"<RuntimeHandle of compilation {self.context.task_id!r}>"
 
     def _check_not_cancelled(self) -> None:
-        """Refuse new subtasks once the compilation is cancelled (asks the scheduler at most every ``_CANCEL_POLL`` s)."""
-        from distributed import Event
-
-        now = time.monotonic()
-        if now - self._cancel_checked_at < _CANCEL_POLL:
-            return
-        self._cancel_checked_at = now
-        if Event(cancel_event_name(self.context.task_id), client=self._client).is_set():
+        if self.context.task_id in self._service.cancelled_tasks:
             raise CompilationCanceledError(f"Compilation {self.context.task_id!r} was cancelled: no new subtasks.")
 
-    def _key(self, fn: Callable) -> str:
-        name = getattr(fn, "__name__", type(fn).__name__)
-        return f"qlab-sub-{name}-{self.context.task_id}-{uuid.uuid4().hex}"
+    def _send(self, fn: Callable, chunks: list[list[tuple]], kwargs: dict, task_name: str | None, single: bool) -> SubtaskFuture:
+        from distributed.protocol import pickle
 
-    def _child(self, fn: Callable, task_name: str | None) -> TaskContext:
+        self._check_not_cancelled()
         name = task_name or getattr(fn, "__qualname__", repr(fn))
-        return TaskContext(self.context.task_id, self.context.log_level, name)
+        context = TaskContext(self.context.task_id, self.context.log_level, name)
+        try:
+            payloads = [pickle.dumps((context, fn, chunk, kwargs)) for chunk in chunks]
+        except Exception as err:
+            raise CompilerError(
+                f"Cannot send subtask {name!r} to a worker: its function or arguments cannot be pickled ({err})."
+            ) from err
+        calls = [self._dispatch.send(payload, len(chunk), context.task_id) for payload, chunk in zip(payloads, chunks)]
+        worker, task = self._service.worker, context.task_id
+        worker.log_event(EVENT_TOPIC, {"kind": "subtasks", "task": task, "submitted": sum(map(len, chunks))})
+        for call in calls:
+            call.future.add_done_callback(
+                lambda _, size=call.size: worker.log_event(EVENT_TOPIC, {"kind": "subtasks", "task": task, "finished": size})
+            )
+        return SubtaskFuture(calls, single)
 
     def submit(self, fn: Callable, *args: Any, task_name: str | None = None, **kwargs: Any) -> SubtaskFuture:
         """Run ``fn(*args, **kwargs)`` as a subtask; returns its future at once."""
         if not callable(fn):
             raise QlabTypeError(f"RuntimeHandle.submit needs a callable, got {type(fn).__name__} {fn!r}.")
-        self._check_not_cancelled()
-        future = self._client.submit(
-            _run_calls, self._child(fn, task_name), fn, [args], kwargs, key=self._key(fn), pure=False
-        )
-        return SubtaskFuture([future], [1], single=True)
+        return self._send(fn, [[args]], kwargs, task_name, single=True)
 
     def map(
         self,
@@ -200,8 +193,8 @@ class RuntimeHandle:
         """Run ``fn`` on the zipped items of ``iterables`` (``kwargs`` go to every call) as subtasks.
 
         Calls are grouped into chunks of ``chunksize`` (default: about four
-        chunks per worker thread of the cluster), one Dask task each; results
-        keep the order of the inputs.
+        chunks per worker thread of the cluster), each sent to a worker as one
+        message; results keep the order of the inputs.
 
         Raises:
             CompilerError: there is nothing to map.
@@ -212,31 +205,28 @@ class RuntimeHandle:
         if not calls:
             raise CompilerError(f"RuntimeHandle.map got no items to map {getattr(fn, '__name__', fn)!r} over.")
         if chunksize is None:
-            chunksize = max(1, math.ceil(len(calls) / (4 * _cluster_threads(self._client))))
+            chunksize = max(1, math.ceil(len(calls) / (4 * self._dispatch.threads())))
         elif isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
             raise CompilerError(f"RuntimeHandle.map: chunksize must be a positive int, got {chunksize!r}.")
         chunks = [calls[i : i + chunksize] for i in range(0, len(calls), chunksize)]
-        context = self._child(fn, task_name)
-        self._check_not_cancelled()
-        futures = self._client.map(
-            _run_calls, [context] * len(chunks), [fn] * len(chunks), chunks, [kwargs] * len(chunks),
-            key=[self._key(fn) for _ in chunks], pure=False,
-        )
-        return SubtaskFuture(futures, [len(c) for c in chunks], single=False)
+        return self._send(fn, chunks, kwargs, task_name, single=False)
 
     def wait(self, future: SubtaskFuture, timeout: float | None = None) -> Any:
-        """The result of a ``submit`` (one value) or a ``map`` (a list), waiting while the thread is lent out.
+        """The result of a ``submit`` (one value) or a ``map`` (a list), lending the thread out while it waits.
 
         A subtask's exception is raised here as its original type, with the
         remote traceback, so a pass can catch it.
 
         Raises:
             QlabTimeoutError: the results did not come within ``timeout`` seconds.
+            CompilationCanceledError: the calls were cancelled.
         """
+        from .dispatch import decode
+
         _check_future(future)
-        chunks = self._blocking(lambda: self._client.gather(future._futures), future, timeout, "ALL_COMPLETED")
-        future._reported.update(range(len(future._futures)))
-        results = [r for chunk in chunks for r in chunk]
+        self._block([c.future for c in future._calls], timeout, "ALL_COMPLETED", future)
+        future._reported.update(range(len(future._calls)))
+        results = [r for call in future._calls for r in decode(call.future.result())]
         return results[0] if future._single else results
 
     def next(self, future: SubtaskFuture, timeout: float | None = None) -> list[tuple[int, Any]]:
@@ -244,52 +234,68 @@ class RuntimeHandle:
 
         Returns an empty list once every result has been reported.
         """
+        from .dispatch import decode
+
         _check_future(future)
-        if len(future._reported) == len(future._futures):
+        pending = [c.future for i, c in enumerate(future._calls) if i not in future._reported]
+        if not pending:
             return []
-        self._blocking(lambda: None, _Pending(future), timeout, "FIRST_COMPLETED")
+        self._block(pending, timeout, "FIRST_COMPLETED", future)
         out = []
-        for i, f in enumerate(future._futures):
-            if i not in future._reported and f.done():
+        for i, call in enumerate(future._calls):
+            if i not in future._reported and call.future.done():
                 future._reported.add(i)
-                out.extend(zip(range(future._starts[i], future._starts[i] + future._sizes[i]), f.result()))
+                out.extend(zip(range(future._starts[i], future._starts[i] + call.size), decode(call.future.result())))
         return out
 
     def cancel(self, future: SubtaskFuture) -> None:
-        """Cancel the calls of ``future`` that have not finished (running Python code is not interrupted)."""
+        """Cancel the calls of ``future`` that have not finished (running Python code is not interrupted).
+
+        Waiting for them afterwards raises :class:`~qlab.exceptions.CompilationCanceledError`.
+        """
         _check_future(future)
-        self._client.cancel(future._futures)
+        pending = [c for c in future._calls if not c.future.done()]
+        self._dispatch.cancel(pending)
+        for call in pending:
+            try:
+                call.future.set_exception(CompilationCanceledError("The subtask was cancelled."))
+            except InvalidStateError:
+                pass  # it finished meanwhile: its result stands
 
-    def _blocking(self, call: Callable[[], Any], future: SubtaskFuture, timeout: float | None, when: str) -> Any:
-        """Run ``call`` once ``future`` is ready (``when``: Dask's return_when), off the worker's thread pool."""
+    def _block(self, futures: list, timeout: float | None, when: str, future: SubtaskFuture) -> None:
+        """Wait until ``futures`` are ready (``when``: ALL_COMPLETED or FIRST_COMPLETED), lending the thread out."""
+        from concurrent.futures import wait as wait_for
+
+        ready = all if when == "ALL_COMPLETED" else any
+        if ready(f.done() for f in futures):
+            return
+        with _lent(self._service):
+            done, _ = wait_for(futures, timeout=timeout, return_when=when)
+        if not ready(f in done for f in futures):
+            raise QlabTimeoutError(f"No result of {future!r} within {timeout} s; wait longer or cancel it.")
+
+
+@contextmanager
+def _lent(service):
+    """While this thread waits, others may compute: it gives back its slot (a pass also leaves Dask's pool).
+
+    A pass takes Dask's thread before the slot, here as when it starts, so two passes never hold one each
+    while waiting for the other's.
+    """
+    from .service import in_subtask_thread
+
+    pass_thread = not in_subtask_thread()
+    if pass_thread:
         from distributed import rejoin, secede
-        from distributed import wait as dask_wait
 
-        if future.done():
-            return call()
         secede()
-        try:
-            if timeout is not None or when != "ALL_COMPLETED":
-                try:
-                    dask_wait(future._futures, timeout=timeout, return_when=when)
-                except TimeoutError as err:
-                    raise QlabTimeoutError(f"No result of {future!r} within {timeout} s; wait longer or cancel it.") from err
-            return call()
-        finally:
+    service.slots.give_back()
+    try:
+        yield
+    finally:
+        if pass_thread:
             rejoin()
-
-
-class _Pending:
-    """The calls of a future that ``next`` has not reported yet."""
-
-    def __init__(self, future: SubtaskFuture):
-        self._futures = [f for i, f in enumerate(future._futures) if i not in future._reported]
-
-    def done(self) -> bool:
-        return any(f.done() for f in self._futures)
-
-    def __repr__(self) -> str:
-        return f"<{len(self._futures)} unreported chunks>"
+        service.slots.take()
 
 
 def _check_future(future: object) -> None:
@@ -297,18 +303,6 @@ def _check_future(future: object) -> None:
         raise QlabTypeError(
             f"Expected a SubtaskFuture from RuntimeHandle.submit or map, got {type(future).__name__} {future!r}."
         )
-
-
-_threads_cache: dict[str, Any] = {"at": -math.inf, "threads": 1}
-
-
-def _cluster_threads(client) -> int:
-    """Worker threads in the cluster (asked at most every 5 s)."""
-    now = time.monotonic()
-    if now - _threads_cache["at"] > 5.0:
-        _threads_cache["threads"] = max(1, sum(client.nthreads().values()))
-        _threads_cache["at"] = now
-    return _threads_cache["threads"]
 
 
 # -------------------------------------------------------------- log forwarding

@@ -1,4 +1,4 @@
-"""Fitting a circuit onto a described device, qubit ``i`` on site ``i`` (no routing).
+"""Fitting a circuit onto a described device, qubit ``i`` on site ``i`` (routing is :mod:`qlab.devices.routing`'s).
 
 :func:`fit_circuit` checks that a circuit can run on a device and returns
 the circuit the device runs: written in its native operations (see
@@ -12,7 +12,7 @@ orientation the device calibrates.
 >>> fit_circuit(Circuit(8).cx(0, 7), load_device("sc20"))
 Traceback (most recent call last):
 ...
-qlab.exceptions.DeviceProgramError: Cannot run 'cx' on qubits (0, 7) of device 'sc20': sites 0 and 7 are not coupled (site 0 couples to 1, 5; site 7 to 2, 6, 8, 12). qlab does not route qubits; routing comes with the compiler (qlab.compiler).
+qlab.exceptions.DeviceProgramError: Cannot run 'cx' on qubits (0, 7) of device 'sc20': sites 0 and 7 are not coupled (site 0 couples to 1, 5; site 7 to 2, 6, 8, 12). Program qubit i runs on site i when routing is off: run it with route=True (device.run's default), or compile it first with qlab.compiler.compile_for(device, circuit).
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ from ..sim.program import simulated_qubits
 from .description import SYMMETRIC_GATES, DeviceDescription
 from .natives import empty_like, unroll
 
-__all__ = ["fit_circuit"]
+__all__ = ["fit_circuit", "ROUTING_HINT"]
+
+ROUTING_HINT = ("Program qubit i runs on site i when routing is off: run it with route=True (device.run's default), "
+                "or compile it first with qlab.compiler.compile_for(device, circuit).")
+"""What an uncoupled pair's error ends with: how to have the program routed."""
 
 _ALWAYS = frozenset({"barrier", "delay"})
 
@@ -78,8 +82,7 @@ def fit_circuit(circuit: Circuit, device: DeviceDescription) -> Circuit:
 def _uncoupled(device: DeviceDescription, name: str, qubits: tuple[int, ...], a: int, b: int) -> str:
     return (
         f"Cannot run {name!r} on qubits {qubits} of device {device.id!r}: sites {a} and {b} are not coupled "
-        f"(site {a} couples to {_list(device.neighbours(a))}; site {b} to {_list(device.neighbours(b))}). "
-        "qlab does not route qubits; routing comes with the compiler (qlab.compiler)."
+        f"(site {a} couples to {_list(device.neighbours(a))}; site {b} to {_list(device.neighbours(b))}). " + ROUTING_HINT
     )
 
 

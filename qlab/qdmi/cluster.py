@@ -3,7 +3,8 @@
 ``Session(executor=client)`` hands each job of a simulated (catalog or
 description) device to the executor as data: the device's description as
 JSON text and the job record. A worker rebuilds the description and its
-noise model once (cached per description), checks and fits the program and
+noise model once (cached per description), checks and places the program
+(routing it again, with the same fixed seed, when the job's parameters say so) and
 simulates it; nothing with a lock or a live device travels. The session's
 queue keeps all status bookkeeping and the store stays in the client's
 process. A job cancelled while it runs on a worker finishes there but is
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..devices.description import DeviceDescription
+from ..devices.routing import RouteOptions
 from ..devices.schema import description_from_dict, description_to_dict
 from ..jobs import JobRecord
 from .enums import ProgramFormat
@@ -50,14 +52,12 @@ class SimulationRunner:
         return cls(json.dumps(description_to_dict(description), sort_keys=True), limits)
 
     def __call__(self, record: JobRecord) -> dict:
-        from .local import prepare_program  # the worker's side of LocalDevice._prepare_program
-        from .results import simulation_results
+        from .local import job_results, prepare_program  # the worker's side of LocalDevice._prepare_program
 
         description, noise = _device(self.description_json)
         prepared = prepare_program(description, noise, ProgramFormat(record.program_format), record.program,
-                                   self.limits)
-        return simulation_results(prepared.circuit, prepared.program, record.parameters["shots"],
-                                  record.parameters["seed"])
+                                   self.limits, RouteOptions.from_parameters(record.parameters))
+        return job_results(prepared, record)
 
 
 @lru_cache(maxsize=16)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..devices.description import DURATION_UNITS, LENGTH_UNITS
+from ..devices.routing import NO_ROUTING, Placement, RouteOptions
 from ..jobs import JobQueue, JobRecord
 from ..exceptions import AmbiguousJobIdError, JobNotFoundError
 from .enums import DeviceProperty, DeviceStatus, JobParameter, OperationProperty, ProgramFormat, SiteProperty
@@ -328,9 +329,20 @@ class Device:
     def _check_access(self) -> None:
         """Raise PermissionDenied when the session may not create jobs here."""
 
-    def _prepare(self, fmt: ProgramFormat, program: str):
-        """Check a program for this device (raise InvalidArgument or NotSupported); return what ``_run`` needs."""
+    def _prepare(self, fmt: ProgramFormat, program: str, routing: RouteOptions = NO_ROUTING):
+        """Check a program for this device (raise InvalidArgument or NotSupported); return what ``_run`` needs.
+
+        ``routing`` matters on devices that route (:attr:`routes`).
+        """
         raise NotImplementedError
+
+    routes = False
+    """Whether the device routes programs that do not fit it as written (its jobs take ``ROUTE`` and
+    ``OPTIMIZATIONLEVEL``)."""
+
+    def _placement(self, fmt: ProgramFormat, program: str, routing: RouteOptions) -> Placement | None:
+        """Where a checked program runs on the device (``None``: the device does not place programs)."""
+        return None
 
     def _run(self, record: JobRecord) -> dict:
         """Run a job; return its results dict (see :mod:`qlab.qdmi.results`)."""
@@ -505,7 +517,8 @@ class Device:
         self._check_access()
         return Job(self, uuid.uuid4().hex)
 
-    def run(self, program, shots: int = 1024, seed: int | None = None, *, tag: str | None = None):
+    def run(self, program, shots: int = 1024, seed: int | None = None, *, tag: str | None = None,
+            route: bool = True, optimization_level: int = 2):
         """Run a circuit (or OpenQASM 2/3 text) as a job and return the submitted job.
 
         The circuit is fitted to the device (native gates, its sites and
@@ -514,6 +527,15 @@ class Device:
         ``job.result()`` (a :class:`qlab.Result`), ``job.counts()`` or
         ``get_results``.
 
+        A circuit that fits runs as written, program qubit ``i`` on site ``i``.
+        One that fits the device's qubit count but not its couplings or native
+        gates is routed (on devices that route, :attr:`routes`): qlab's compiler
+        places its qubits, inserts SWAPs and unrolls it, with a fixed seed, in
+        this process. Its counts answer the original question (each program
+        qubit is measured into its own classical bits), its state results name
+        the program's qubits in order, and ``job.routing`` holds the routed
+        circuit, the layouts and the two-qubit gate counts.
+
         Args:
             program: a :class:`qlab.Circuit`, or OpenQASM 2 or 3 text (the
                 header says which).
@@ -521,10 +543,16 @@ class Device:
             seed: makes the shots reproducible (devices whose jobs take no seed
                 refuse one).
             tag: a label shown in ``qlab.jobs.df()``.
+            route: route a program that does not fit as written (``True``), or
+                refuse it with the reason (``False``).
+            optimization_level: how hard routing optimises, 0-3 (see
+                :func:`qlab.compiler.optimization_passes`).
 
         Raises:
-            InvalidArgument: the program is not valid.
-            NotSupported: the device cannot run it (see :meth:`Job.set_parameter`).
+            InvalidArgument: the program is not valid, ``route`` is not a bool or
+                ``optimization_level`` not one of 0-3.
+            NotSupported: the device cannot run it (see :meth:`Job.set_parameter`),
+                or takes no routing options and they were given.
 
         >>> import qlab
         >>> from qlab.qdmi import Session
@@ -533,7 +561,13 @@ class Device:
         >>> sorted(result.counts), round(result.probabilities["00"], 2)
         (['00', '01', '10', '11'], 0.45)
         """
+        from .job import route_options
+
+        routing = route_options(route, optimization_level)
         job = self.create_job()
+        if routing != RouteOptions():
+            job.set_parameter(JobParameter.ROUTE, routing.enabled)
+            job.set_parameter(JobParameter.OPTIMIZATIONLEVEL, routing.level)
         if isinstance(program, str):
             version = _qasm_version(program)
             job.set_parameter(JobParameter.PROGRAMFORMAT, ProgramFormat.QASM2 if version == 2 else ProgramFormat.QASM3)

@@ -13,9 +13,12 @@ Traceback (most recent call last):
 ...
 qlab.qdmi.errors.InvalidArgument: Unknown JobStatus 42; allowed: CREATED, SUBMITTED, QUEUED, RUNNING, DONE, CANCELED, FAILED.
 
-qlab gives two custom slots a meaning: ``JobParameter.SEED`` (``CUSTOM1``)
-makes sampled shots reproducible, and ``JobResult.DENSITY_MATRIX``
-(``CUSTOM1``) is the final density matrix.
+qlab gives custom slots a meaning: ``JobParameter.SEED`` (``CUSTOM1``)
+makes sampled shots reproducible; ``JobParameter.ROUTE`` (``CUSTOM2``, a
+bool) says whether a program that does not fit the device as written is
+routed onto it, and ``JobParameter.OPTIMIZATIONLEVEL`` (``CUSTOM3``, 0-3)
+how hard that routing optimises; ``JobResult.DENSITY_MATRIX`` (``CUSTOM1``)
+is the final density matrix.
 """
 
 from __future__ import annotations
@@ -187,7 +190,8 @@ class ProgramFormat(_QdmiEnum):
 
 
 class JobParameter(_QdmiEnum):
-    """Job parameters (``QDMI_JOB_PARAMETER_*`` of QDMI 1.x); ``SEED`` is qlab's name for ``CUSTOM1``."""
+    """Job parameters (``QDMI_JOB_PARAMETER_*`` of QDMI 1.x); ``SEED``, ``ROUTE`` and ``OPTIMIZATIONLEVEL`` are
+    qlab's names for ``CUSTOM1``, ``CUSTOM2`` and ``CUSTOM3``."""
 
     PROGRAMFORMAT = 0
     PROGRAM = 1
@@ -195,7 +199,9 @@ class JobParameter(_QdmiEnum):
     CUSTOM1 = _CUSTOM["CUSTOM1"]
     SEED = _CUSTOM["CUSTOM1"]
     CUSTOM2 = _CUSTOM["CUSTOM2"]
+    ROUTE = _CUSTOM["CUSTOM2"]
     CUSTOM3 = _CUSTOM["CUSTOM3"]
+    OPTIMIZATIONLEVEL = _CUSTOM["CUSTOM3"]
     CUSTOM4 = _CUSTOM["CUSTOM4"]
     CUSTOM5 = _CUSTOM["CUSTOM5"]
 

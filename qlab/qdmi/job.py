@@ -33,13 +33,14 @@ import time
 import numpy as np
 
 from ..circuit import Circuit
-from ..exceptions import JobQueueError, QasmError, QlabTimeoutError
+from ..devices.routing import Placement, RouteOptions
+from ..exceptions import JobQueueError, QasmError, QlabTimeoutError, QlabTypeError, RoutingError
 from ..jobs import JobRecord
 from .enums import DeviceProperty, DeviceStatus, JobParameter, JobProperty, JobResult, JobStatus, ProgramFormat
 from .errors import BadState, InvalidArgument, NotSupported, Timeout, store_errors
 from .results import result_value, to_result
 
-__all__ = ["Job", "DEFAULT_SHOTS", "MAX_SHOTS"]
+__all__ = ["Job", "DEFAULT_SHOTS", "MAX_SHOTS", "route_options"]
 
 DEFAULT_SHOTS = 1024
 """Shots of a job that does not set ``SHOTSNUM``."""
@@ -50,7 +51,29 @@ MAX_SHOTS = 10**7
 _POLL = 0.02
 _LIVENESS = 0.5
 """How often (seconds) a wait on another process's job checks that its owner still holds its lease."""
-_CUSTOM_UNUSED = (JobParameter.CUSTOM2, JobParameter.CUSTOM3, JobParameter.CUSTOM4, JobParameter.CUSTOM5)
+_CUSTOM_UNUSED = (JobParameter.CUSTOM4, JobParameter.CUSTOM5)
+_ROUTING = (JobParameter.ROUTE, JobParameter.OPTIMIZATIONLEVEL)
+
+
+def route_options(route, optimization_level) -> RouteOptions:
+    """Routing options from user values.
+
+    >>> route_options(False, 2)
+    RouteOptions(enabled=False, level=2)
+    >>> route_options("no", 2)
+    Traceback (most recent call last):
+    ...
+    qlab.qdmi.errors.InvalidArgument: route must be True or False, got 'no' (str).
+
+    Raises:
+        InvalidArgument: ``route`` is not a bool, or ``optimization_level`` not one of 0-3.
+    """
+    if isinstance(optimization_level, np.integer):
+        optimization_level = int(optimization_level)
+    try:
+        return RouteOptions(bool(route) if isinstance(route, np.bool_) else route, optimization_level)
+    except (QlabTypeError, RoutingError) as err:
+        raise InvalidArgument(str(err)) from err
 
 
 def _timeout(value) -> float | None:
@@ -103,6 +126,8 @@ class Job:
         self._seed: int | None = None
         self._tag: str | None = None
         self._name: str | None = None
+        self._routing = RouteOptions()
+        self._routed: Placement | None = None
         self._submitted = record is not None
         self._final: JobRecord | None = None
         self._freed = False
@@ -112,6 +137,7 @@ class Job:
             self._shots = record.parameters.get("shots", DEFAULT_SHOTS)
             self._seed = record.parameters.get("seed")
             self._tag = record.parameters.get("tag")
+            self._routing = RouteOptions.from_parameters(record.parameters)
             self._created = record.timestamps.get("created", self._created)
             if record.status.finished:
                 self._final = record
@@ -129,6 +155,11 @@ class Job:
             rows.update({k: utc(v) for k, v in self.timestamps.items()})
             if self._final is not None and self._final.error:
                 rows["error" if self._final.status.value != "done" else "note"] = self._final.error
+            routing = self.routing
+            if routing is not None:
+                rows["routing"] = (f"routed at level {routing.level}: two-qubit gates {routing.cx_before} → "
+                                   f"{routing.cx_after}, program qubits on sites {list(routing.initial_layout)} → "
+                                   f"{list(routing.final_layout)}")
             if self.check() is JobStatus.DONE:
                 rows["counts"] = _counts_text(self)
         cells = "".join(
@@ -149,7 +180,12 @@ class Job:
         first), ``PROGRAM`` (the program text, or a :class:`~qlab.Circuit`,
         checked when set; a circuit given without a format sets QASM3),
         ``SHOTSNUM`` (default :data:`DEFAULT_SHOTS`) and ``SEED``
-        (``CUSTOM1``, makes sampled shots reproducible).
+        (``CUSTOM1``, makes sampled shots reproducible). On devices that route
+        (``device.routes``): ``ROUTE`` (``CUSTOM2``, a bool, default ``True``:
+        a program that does not fit the device as written is routed onto it;
+        ``False`` refuses it) and ``OPTIMIZATIONLEVEL`` (``CUSTOM3``, 0-3,
+        default 2: how hard routing optimises). Changing them re-checks a
+        program that is already set.
 
         Raises:
             InvalidArgument: unknown parameter, a value of the wrong type or out of
@@ -163,9 +199,14 @@ class Job:
         """
         self._alive()
         param = JobParameter(param)
-        if param in _CUSTOM_UNUSED or (param is JobParameter.SEED and not self.device.seeded):
-            taken = "PROGRAMFORMAT, PROGRAM, SHOTSNUM" + (" and SEED (CUSTOM1)" if self.device.seeded else "")
-            raise NotSupported(f"{param!r} is not a parameter of device {self.device.id!r}; its jobs take {taken}.")
+        if (param in _CUSTOM_UNUSED or (param is JobParameter.SEED and not self.device.seeded)
+                or (param in _ROUTING and not self.device.routes)):
+            taken = ["PROGRAMFORMAT", "PROGRAM", "SHOTSNUM"] + ["SEED (CUSTOM1)"] * self.device.seeded
+            taken += ["ROUTE (CUSTOM2)", "OPTIMIZATIONLEVEL (CUSTOM3)"] * self.device.routes
+            raise NotSupported(
+                f"{param!r} is not a parameter of device {self.device.id!r}; its jobs take {', '.join(taken[:-1])} "
+                f"and {taken[-1]}."
+            )
         if value is None:
             return
         if self._submitted:
@@ -173,7 +214,7 @@ class Job:
         if param is JobParameter.PROGRAMFORMAT:
             fmt = self._program_format(value)
             if self._program is not None:
-                self.device._prepare(fmt, self._program)
+                self.device._prepare(fmt, self._program, self._routing)
             self._format = fmt
         elif param is JobParameter.PROGRAM:
             if isinstance(value, Circuit):
@@ -196,7 +237,7 @@ class Job:
                     f"Cannot set the PROGRAM of job {self.id!r} before its PROGRAMFORMAT: a program is checked against "
                     "its format, so set JobParameter.PROGRAMFORMAT first."
                 )
-            self.device._prepare(self._format, value)
+            self.device._prepare(self._format, value, self._routing)
             self._program = value
         elif param is JobParameter.SHOTSNUM:
             shots = _int(value, "JobParameter.SHOTSNUM")
@@ -205,6 +246,16 @@ class Job:
             if shots > MAX_SHOTS:
                 raise NotSupported(f"JobParameter.SHOTSNUM is at most {MAX_SHOTS:,} per job (its SHOTS result lists every shot), got {shots:,}.")
             self._shots = shots
+        elif param in _ROUTING:
+            route, level = self._routing.enabled, self._routing.level
+            if param is JobParameter.ROUTE:
+                route = value
+            else:
+                level = value
+            routing = route_options(route, level)
+            if self._program is not None:
+                self.device._prepare(self._format, self._program, routing)
+            self._routing = routing
         else:
             seed = _int(value, "JobParameter.SEED")
             if not 0 <= seed < 2**63:
@@ -241,7 +292,8 @@ class Job:
         return fmt
 
     def query(self, prop: JobProperty | int | str):
-        """A job property: ``ID``, ``PROGRAMFORMAT``, ``PROGRAM``, ``SHOTSNUM``, ``QUEUEPOSITION`` or ``CUSTOM1`` (the seed).
+        """A job property: ``ID``, ``PROGRAMFORMAT``, ``PROGRAM``, ``SHOTSNUM``, ``QUEUEPOSITION``, ``CUSTOM1``
+        (the seed), and on devices that route ``CUSTOM2`` (``ROUTE``) and ``CUSTOM3`` (``OPTIMIZATIONLEVEL``).
 
         Raises:
             BadState: the property is not set yet (format, program), or the job is not queued (position).
@@ -255,6 +307,8 @@ class Job:
             return self._shots
         if prop is JobProperty.CUSTOM1:
             return self._seed
+        if prop in (JobProperty.CUSTOM2, JobProperty.CUSTOM3) and self.device.routes:
+            return self._routing.enabled if prop is JobProperty.CUSTOM2 else self._routing.level
         if prop in (JobProperty.PROGRAMFORMAT, JobProperty.PROGRAM):
             value = self._format if prop is JobProperty.PROGRAMFORMAT else self._program
             if value is None:
@@ -267,6 +321,23 @@ class Job:
                 raise BadState(f"Job {self.id!r} is {self.check().name}, not QUEUED; only queued jobs have a position.")
             return position
         raise NotSupported(f"{prop!r} has no meaning for qlab jobs.")
+
+    @property
+    def routing(self) -> Placement | None:
+        """How the program was routed onto the device, or ``None`` when it runs as written (qubit ``i`` on site ``i``).
+
+        A :class:`~qlab.devices.routing.Placement`: the routed circuit the device runs, where each program
+        qubit starts and ends (``initial_layout``, ``final_layout``), the optimisation level and the two-qubit
+        gate counts before and after. The store keeps it in the job's parameters (``"routing"``).
+        """
+        self._alive()
+        if self._routed is None and self._program is not None and self.device.routes:
+            if not self._submitted:
+                placement = self.device._placement(self._format, self._program, self._routing)
+                return placement if placement.routed else None
+            summary = self.record.parameters.get("routing")
+            self._routed = None if summary is None else Placement.from_summary(summary)
+        return self._routed
 
     @property
     def tag(self) -> str | None:
@@ -301,6 +372,12 @@ class Job:
         if status not in (DeviceStatus.IDLE, DeviceStatus.BUSY):
             raise BadState(f"Cannot submit job {self.id!r}: device {self.device.id!r} is {status.name}.")
         parameters = {"shots": self._shots, "seed": self._seed}
+        if self.device.routes:
+            parameters.update(self._routing.parameters())
+            placement = self.device._placement(self._format, self._program, self._routing)
+            if placement is not None and placement.routed:
+                parameters["routing"] = placement.summary()
+                self._routed = placement
         if self._tag is not None:
             parameters["tag"] = self._tag
         if self._name is not None:
@@ -455,7 +532,10 @@ class Job:
 
         Counts, exact outcome probabilities (sampled frequencies on devices
         that report none), ``.df()``, ``.plot()`` and, when the job kept it,
-        the final state.
+        the final state. For a routed job (:attr:`routing`) the result's
+        circuit is the program as submitted and its state is in the program's
+        qubit order (each qubit read on the site where routing left it); the
+        routed circuit is ``job.routing.circuit``.
 
         Raises:
             InvalidArgument: the job was canceled or failed (the message says why).

@@ -8,20 +8,22 @@ idle noise on qubits that wait. Only the qubits a program touches are
 simulated.
 
 A program is checked when it is set on a job, within the device's
-:class:`~qlab.qdmi.programs.ProgramLimits` (``device.limits``): parsed, fitted to the device
-(:func:`qlab.devices.placement.fit_circuit`: sites, couplings, native
-gates) and lowered to the engine's program (so what the engine cannot run,
+:class:`~qlab.qdmi.programs.ProgramLimits` (``device.limits``): parsed, placed on the device
+(:func:`qlab.devices.routing.place`: as written, qubit ``i`` on site ``i``, when it fits the
+sites, couplings and native gates; otherwise routed, unless the job's ``ROUTE`` is off)
+and lowered to the engine's program (so what the engine cannot run,
 such as a conditional measurement, is refused there too), and kept, so a
 job runs without checking again. The noise model is built once per device.
 
 >>> from qlab.qdmi import Session, JobParameter
 >>> with Session(store=":memory:", mqt=False) as session:
 ...     job = session.device("sc20").create_job()
+...     job.set_parameter("route", False)
 ...     job.set_parameter("programformat", "qasm2")
 ...     job.set_parameter("program", 'OPENQASM 2.0; include "qelib1.inc"; qreg q[20]; cx q[0], q[7];')
 Traceback (most recent call last):
 ...
-qlab.qdmi.errors.NotSupported: Cannot run 'cx' on qubits (0, 7) of device 'sc20': sites 0 and 7 are not coupled (site 0 couples to 1, 5; site 7 to 2, 6, 8, 12). qlab does not route qubits; routing comes with the compiler (qlab.compiler).
+qlab.qdmi.errors.NotSupported: Cannot run 'cx' on qubits (0, 7) of device 'sc20': sites 0 and 7 are not coupled (site 0 couples to 1, 5; site 7 to 2, 6, 8, 12). Program qubit i runs on site i when routing is off: run it with route=True (device.run's default), or compile it first with qlab.compiler.compile_for(device, circuit).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .. import __version__
 from ..circuit import Circuit
 from ..devices.description import DeviceDescription, operation_fidelity
 from ..devices.placement import fit_circuit
+from ..devices.routing import NO_ROUTING, Placement, RouteOptions, place
 from ..exceptions import DeviceProgramError, SimulationError, UnsupportedProgramError
 from ..jobs import JobRecord
 from ..sim.noise import NoiseModel
@@ -50,24 +53,43 @@ __all__ = ["LocalDevice"]
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A checked program: the circuit the device runs and the engine's program."""
+    """A checked program: the program as written, where it runs on the device, and the engine's program."""
 
-    circuit: Circuit
+    source: Circuit
+    placement: Placement
     program: Program
+
+    @property
+    def circuit(self) -> Circuit:
+        """The circuit the device runs."""
+        return self.placement.circuit
+
+    @property
+    def result_circuit(self) -> Circuit:
+        """The circuit whose qubits and bits the job's results name: the one run, or the program when it was routed."""
+        return self.source if self.placement.routed else self.placement.circuit
 
 
 def prepare_program(description: DeviceDescription, noise: NoiseModel, fmt: ProgramFormat, program: str,
-                    limits: ProgramLimits) -> _Prepared:
-    """Check a program within ``limits``, fit it to the device and lower it with the device's noise."""
+                    limits: ProgramLimits, routing: RouteOptions = NO_ROUTING) -> _Prepared:
+    """Check a program within ``limits``, place it on the device (routed if needed and ``routing`` allows) and
+    lower it with the device's noise."""
     circuit = check_qasm(fmt, program, max_qubits=description.qubits_num, limits=limits)
     try:
-        fitted = fit_circuit(circuit, description)
-        lowered = lower(fitted, noise, max_qubits=description.max_simulated_qubits)
+        placement = place(circuit, description, routing)
+        lowered = lower(placement.circuit, noise, max_qubits=description.max_simulated_qubits)
     except (DeviceProgramError, UnsupportedProgramError, SimulationError) as err:
         raise NotSupported(str(err)) from err
     except MemoryError as err:
         raise OutOfMem(f"Preparing the program for device {description.id!r} ran out of memory.") from err
-    return _Prepared(fitted, lowered)
+    return _Prepared(circuit, placement, lowered)
+
+
+def job_results(prepared: _Prepared, record: JobRecord, stop: threading.Event | None = None) -> dict:
+    """Simulate a prepared job; a routed one's state results name the program's qubits (see ``simulation_results``)."""
+    layout = prepared.placement.final_layout if prepared.placement.routed else None
+    return simulation_results(prepared.circuit, prepared.program, record.parameters["shots"], record.parameters["seed"],
+                              stop, layout)
 
 
 class LocalDevice(Device):
@@ -219,14 +241,23 @@ class LocalDevice(Device):
                 "(or username and password)."
             )
 
-    def _prepare(self, fmt: ProgramFormat, program: str) -> _Prepared:
-        return self._prepared(fmt, program)
+    routes = True
 
-    def _prepare_program(self, fmt: ProgramFormat, program: str) -> _Prepared:
-        return prepare_program(self.description, self.noise_model(), fmt, program, self._limits)
+    def _prepare(self, fmt: ProgramFormat, program: str, routing: RouteOptions = NO_ROUTING) -> _Prepared:
+        return self._prepared(fmt, program, routing)
+
+    def _prepare_program(self, fmt: ProgramFormat, program: str, routing: RouteOptions) -> _Prepared:
+        return prepare_program(self.description, self.noise_model(), fmt, program, self._limits, routing)
+
+    def _prepared_job(self, record: JobRecord) -> _Prepared:
+        return self._prepared(ProgramFormat(record.program_format), record.program,
+                              RouteOptions.from_parameters(record.parameters))
 
     def _circuit_of(self, record: JobRecord) -> Circuit:
-        return self._prepared(ProgramFormat(record.program_format), record.program).circuit
+        return self._prepared_job(record).result_circuit
+
+    def _placement(self, fmt: ProgramFormat, program: str, routing: RouteOptions) -> Placement:
+        return self._prepared(fmt, program, routing).placement
 
     def _queue_runner(self):
         if self.session.executor is None:
@@ -240,10 +271,7 @@ class LocalDevice(Device):
         try:
             if self.session.store.get(record.id).status.finished:
                 stop.set()  # canceled between being started and getting here
-            prepared = self._prepared(ProgramFormat(record.program_format), record.program)
-            return simulation_results(
-                prepared.circuit, prepared.program, record.parameters["shots"], record.parameters["seed"], stop
-            )
+            return job_results(self._prepared_job(record), record, stop)
         except MemoryError as err:
             raise OutOfMem(f"Job {record.id!r} ran out of memory while it was simulated on device {self.id!r}.") from err
         finally:

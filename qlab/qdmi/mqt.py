@@ -19,7 +19,8 @@ Differences a user sees:
 * The superconducting devices take no programs in MQT Core. qlab runs their
   jobs on its own density-matrix engine with their calibration
   (:func:`to_description`: T1, T2, gate and readout fidelities, durations,
-  coupling), so they take OpenQASM 2 and 3 like qlab's own devices;
+  coupling), so they take OpenQASM 2 and 3 like qlab's own devices, and route
+  programs that do not fit their couplings or gates as qlab's own devices do;
   ``device.engine`` and the device table say so.
 
 >>> from qlab.qdmi import Session
@@ -47,6 +48,7 @@ import numpy as np
 
 from ..circuit.gates import GATES
 from ..devices.description import DURATION_UNITS, DeviceDescription, OperationDescription, SiteDescription
+from ..devices.routing import NO_ROUTING, RouteOptions
 from ..jobs import JobRecord
 from .device import Device, Site
 from .enums import DeviceProperty, DeviceStatus, OperationProperty, ProgramFormat, SiteProperty
@@ -155,6 +157,11 @@ class MqtDevice(Device):
         return self._local is not None
 
     @property
+    def routes(self) -> bool:
+        """Whether programs that do not fit the device as written are routed (on those qlab's engine runs)."""
+        return self._local is not None
+
+    @property
     def engine(self) -> str:
         """What runs the device's jobs."""
         if self._local is not None:
@@ -259,10 +266,10 @@ class MqtDevice(Device):
     def _check_qasm(self, fmt: ProgramFormat, program: str):
         return check_qasm(fmt, program, max_qubits=self.qubits_num, limits=self.limits)
 
-    def _prepare(self, fmt: ProgramFormat, program: str) -> None:
+    def _prepare(self, fmt: ProgramFormat, program: str, routing: RouteOptions = NO_ROUTING) -> None:
         if self._local is not None:
             self._local.limits = self.limits
-            self._local._prepare(fmt, program)
+            self._local._prepare(fmt, program, routing)
         elif fmt in (ProgramFormat.QASM2, ProgramFormat.QASM3):
             self._circuits(fmt, program)
         else:
@@ -273,6 +280,9 @@ class MqtDevice(Device):
         if self._local is not None:
             return self._local._circuit_of(record)
         return self._circuits(fmt, record.program) if fmt in (ProgramFormat.QASM2, ProgramFormat.QASM3) else None
+
+    def _placement(self, fmt: ProgramFormat, program: str, routing: RouteOptions):
+        return None if self._local is None else self._local._placement(fmt, program, routing)
 
     def fit_circuit(self, circuit):
         """The circuit as the device runs it (for devices qlab's engine runs)."""

@@ -47,6 +47,7 @@ without readout errors; shots and histograms include readout errors.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -72,17 +73,29 @@ _TINY = 1e-15
 
 
 def simulation_results(
-    circuit: Circuit, program: Program, shots: int, seed: int | None, stop: threading.Event | None = None
+    circuit: Circuit, program: Program, shots: int, seed: int | None, stop: threading.Event | None = None,
+    layout: Sequence[int] | None = None,
 ) -> dict:
     """Run a lowered program (until ``stop`` is set) and collect the stored results of a job.
 
     The counts are one multinomial draw over the exact outcome distribution,
     as :func:`qlab.simulate` draws them (the same seed gives the same counts).
+    With ``layout`` (a routed program: program qubit ``i`` ended on site
+    ``layout[i]``) the probability and state results name the program's
+    qubits, read on the sites where they ended; the device's other sites are
+    traced out.
     """
     branches = run_program(program, stop)
-    state_qubits = sorted([*program.qubits, *program.product])
-    weights = sum(outcome_weights(state, program, state_qubits) for state in branches.values())
+    sites = sorted([*program.qubits, *program.product])
+    weights = sum(outcome_weights(state, program, sites) for state in branches.values())
     weights /= weights.sum()
+    qubits = list(range(circuit.num_qubits))
+    state_qubits = sites
+    if layout is not None:
+        qubits = list(range(len(layout)))
+        state_qubits = [i for i, site in enumerate(layout) if site in sites]
+        weights = _marginal(weights, sites, [layout[i] for i in state_qubits])
+        sites = [layout[i] for i in state_qubits]
     nonzero = np.flatnonzero(weights > _TINY)
     result = Result.from_branches(circuit, program, branches, shots, seed, 0.0)
     drawn = result.counts
@@ -92,15 +105,23 @@ def simulation_results(
         "keys": keys,
         "counts": np.array([drawn.get(k, 0) for k in result.probabilities], dtype=np.uint64),
         "memory_seed": result.memory_seed,
-        "qubits": list(range(circuit.num_qubits)),
-        "probability_keys": _full_keys(nonzero, state_qubits, circuit.num_qubits),
+        "qubits": qubits,
+        "probability_keys": _full_keys(nonzero, state_qubits, len(qubits)),
         "probability_values": weights[nonzero],
         "outcome_probabilities": p / p.sum(),
         "state_qubits": state_qubits,
     }
     if len(state_qubits) <= STATE_MAX_QUBITS:
-        out["density_matrix"] = result.state_of(state_qubits).matrix
+        out["density_matrix"] = result.state_of(sites).matrix
     return out
+
+
+def _marginal(weights: np.ndarray, qubits: list[int], keep: list[int]) -> np.ndarray:
+    """A distribution over ``qubits`` (``qubits[0]`` most significant) summed down to ``keep``, in that order."""
+    table = weights.reshape((2,) * len(qubits))
+    table = table.sum(axis=tuple(i for i, q in enumerate(qubits) if q not in keep))
+    left = [q for q in qubits if q in keep]
+    return table.transpose([left.index(q) for q in keep]).reshape(-1) if keep else table.reshape(1)
 
 
 def _full_keys(indices: np.ndarray, qubits: list[int], num_qubits: int) -> list[str]:

@@ -83,7 +83,10 @@ def simulate(
         device: simulate the circuit as this device runs it: fitted to it
             (``device.fit_circuit``: native gates, its sites and couplings)
             and with its noise (``device.noise_model()``). A qlab device
-            (``qlab.device("training5")``) or a ``DeviceDescription``.
+            (``qlab.device("training5")``) or a ``DeviceDescription``. The
+            circuit runs as written (qubit ``i`` on site ``i``); ``device.run``
+            also routes circuits that do not fit, and its job's
+            ``routing.circuit`` simulates here as written.
 
     ``result.state`` is the state of all the circuit's qubits after the whole
     circuit but before its terminal measurements, averaged over the outcomes

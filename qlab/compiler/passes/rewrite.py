@@ -54,14 +54,14 @@ class Unroll(BasePass):
 
 
 class FitToTarget(BasePass):
-    """The routed circuit in the target's native gates; for a qlab device, fitted to it with
-    :func:`qlab.devices.fit_circuit` (calibrated orientations, site checks)."""
+    """The routed circuit in the target's native gates; for a qlab device, then fitted to it with
+    :func:`qlab.devices.fit_circuit` (calibrated orientations, site checks; also for a device that
+    does not unroll programs itself)."""
 
     def run(self, circuit: Circuit, data: dict) -> Circuit:
         target = data["target"]
-        if target.description is not None:
-            return fit_circuit(circuit, target.description)
-        return unroll(circuit, target.native_gates)
+        native = unroll(circuit, target.native_gates)
+        return native if target.description is None else fit_circuit(native, target.description)
 
 
 _Z = np.diag([1.0, -1.0])
