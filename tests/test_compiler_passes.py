@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from scipy.linalg import expm
@@ -296,6 +298,16 @@ def test_routing_prefers_the_swap_that_merges_with_the_cx_before_it():
         routed = route(list(c), line, [0, 1, 2], seed, Heuristic(merge_weight=0.25))
         assert [(ins.name, ins.qubits) for ins in routed.instructions] == [("cx", (0, 1)), ("swap", (0, 1)), ("cx", (1, 2))]
         assert routed.cx == 3 == cx_after_resynthesis(rebuild(Circuit(3), routed.instructions))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"score": "depth"}, "unknown score 'depth'; allowed: 'swaps', 'cx'"),
+    ({"trials": 0}, "trials must be a positive int, got 0"),
+    ({"trials": 2.5}, "trials must be a positive int, got 2.5"),
+])
+def test_routing_refuses_bad_settings(kwargs, message):
+    with pytest.raises(CompilerError, match=re.escape(message)):
+        SabreRouting(**kwargs)
 
 
 def test_the_release_valve_routes_correctly():
