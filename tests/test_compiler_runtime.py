@@ -162,6 +162,52 @@ def test_logs_from_passes_and_subtasks_reach_the_client_with_their_context(compi
     assert all(r.process != os.getpid() for r in records)
 
 
+def cached_calls(_) -> int:
+    cache = get_runtime().get_cache()
+    cache["calls"] = cache.get("calls", 0) + 1
+    return os.getpid()
+
+
+def test_each_worker_process_keeps_a_cache_between_compilations(compiler):
+    def work(runtime, data):
+        pids = runtime.wait(runtime.map(cached_calls, range(20), chunksize=1))
+        return pids, runtime.get_cache().get("calls", 0)
+
+    first_pids, _ = _probe(compiler, work)
+    second_pids, _ = _probe(compiler, work)
+    counts = compiler.client.run(lambda dask_worker: _cache_of(dask_worker).get("calls", 0))
+    assert sum(counts.values()) == 40   # nothing lost between the two compilations
+    assert set(first_pids) | set(second_pids) <= set(compiler.client.run(os.getpid).values())
+
+
+def _cache_of(worker) -> dict:
+    from qlab.compiler.service import local_service_of
+
+    return local_service_of(worker).cache
+
+
+def test_log_context_is_appended_and_inherited(compiler, caplog):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+
+    def nested(x):
+        runtime = get_runtime()
+        return runtime.wait(runtime.submit(chatty, x, task_name="leaf", log_context={"depth": "2"}))
+
+    def work(runtime, data):
+        try:
+            runtime.submit(square, 1, log_context={"k": 1})
+        except Exception as err:  # noqa: BLE001 - the test reports what was raised
+            refused = f"{type(err).__name__}: {err}"
+        return refused, runtime.wait(runtime.submit(nested, 5, log_context={"block": "a"}))
+
+    task_id = compiler.submit(CompilationTask(Circuit(1), [Probe(work)]))
+    refused, value = compiler.result(task_id, timeout=TIMEOUT).data["probe"]
+    assert refused == "QlabTypeError: log_context must map str to str, got {'k': 1}."
+    assert value == 5
+    message = next(r.getMessage() for r in caplog.records if r.name == LOGGER and "sees 5" in r.getMessage())
+    assert message.endswith(f"[compilation={task_id}, subtask=leaf, block=a, depth=2]")
+
+
 def test_a_subtask_exception_reaches_the_pass_as_itself(compiler):
     def work(runtime, data):
         try:
@@ -405,6 +451,20 @@ def test_the_progress_bar_grows_with_subtasks_and_starts_over_on_a_retry():
     bar.on_event({"kind": "start"})   # the compilation was retried on another worker
     assert (bar._bar.total, bar._bar.n) == (3, 0)
     bar.close()
+
+
+def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
+    import subprocess
+
+    script = tmp_path / "compile_it.py"
+    script.write_text("from qlab import Circuit\nfrom qlab.compiler import Compiler\n"
+                      "with Compiler(num_workers=1, store=':memory:', dashboard=False) as c:\n"
+                      "    c.compile(Circuit(2).cx(0, 1), progress=False)\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("qlab.exceptions.CompilerError: Could not start the local Dask cluster")
+    assert "import 'compile_it.py' when they start: create the Compiler under `if __name__ == \"__main__\":`" in last
 
 
 def test_compiler_arguments_are_checked():

@@ -254,12 +254,15 @@ class Compiler:
             except ImportError:
                 dashboard = False
         self._dashboard = dashboard
-        self._cluster = LocalCluster(
-            n_workers=self.num_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-            scheduler_port=0, dashboard_address=":0", worker_dashboard_address=None, host="127.0.0.1",
-            scheduler_kwargs={"dashboard": dashboard},  # the HTTP server always gets an ephemeral port
-            silence_logs=logging.CRITICAL,
-        )
+        try:
+            self._cluster = LocalCluster(
+                n_workers=self.num_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                scheduler_port=0, dashboard_address=":0", worker_dashboard_address=None, host="127.0.0.1",
+                scheduler_kwargs={"dashboard": dashboard},  # the HTTP server always gets an ephemeral port
+                silence_logs=logging.CRITICAL,
+            )
+        except (RuntimeError, OSError, TimeoutError) as err:
+            raise CompilerError(f"Could not start the local Dask cluster: {str(err).rstrip('.')}{_main_guard_hint()}") from err
         return Client(self._cluster, set_as_default=False)
 
     @property
@@ -506,6 +509,17 @@ class Compiler:
             else:
                 return
             tracked.settled = True
+
+
+def _main_guard_hint() -> str:
+    """Advice for scripts: worker processes start by importing the script, which must not start a cluster again."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    if getattr(main, "__file__", None) is None:
+        return ""
+    return (f". Worker processes import {os.path.basename(main.__file__)!r} when they start: create the Compiler "
+            "under `if __name__ == \"__main__\":` in a script.")
 
 
 class _ProgressBar:

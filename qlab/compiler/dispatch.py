@@ -6,7 +6,9 @@ the worker with the fewest of this process's calls in flight per thread,
 preferring its own worker on a tie, and returns a
 :class:`concurrent.futures.Future` of the worker's answer. The list of workers
 comes from the scheduler (asked again every few seconds and whenever a worker
-cannot be reached). A worker lost while it holds a call (killed, crashed, its
+cannot be reached). Calls for its own worker skip the connection. It also
+counts the calls each compilation started and finished, and sends the counts
+to the client as progress events a few times a second. A worker lost while it holds a call (killed, crashed, its
 machine gone) breaks the connection; the call is then sent to another worker,
 up to :data:`ATTEMPTS` times.
 
@@ -24,6 +26,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from ..exceptions import CompilationCanceledError, CompilerError
+from .runtime import EVENT_TOPIC
 from .service import CANCEL_HANDLER, RUN_HANDLER, Service
 
 __all__ = ["Dispatcher", "Call", "dispatcher_for", "decode", "ATTEMPTS"]
@@ -33,6 +36,9 @@ ATTEMPTS = 5
 
 _PEERS_TTL = 5.0
 """Seconds the list of workers is trusted before the scheduler is asked again."""
+
+_PROGRESS_EVERY = 0.1
+"""Seconds between two progress events of a process (started and finished subtasks per compilation)."""
 
 _SHUNNED_FOR = 10.0
 """Seconds a worker that could not be reached gets no calls (the scheduler may not know yet that it is gone)."""
@@ -59,13 +65,41 @@ class Dispatcher:
         self._peers_at = -math.inf
         self._shunned: dict[str, float] = {}
         self._in_flight: Counter[str] = Counter()
+        self._progress: dict[str, list[int]] = {}
 
     def send(self, payload: bytes, size: int, task_id: str) -> Call:
         """Send ``size`` calls pickled in ``payload``; returns at once (thread-safe)."""
         call = Call(uuid.uuid4().hex, size, Future())
         running = asyncio.run_coroutine_threadsafe(self._deliver(call, payload, task_id), self.loop)
-        running.add_done_callback(lambda done: _settle(call, done))
+        running.add_done_callback(lambda done: self._settle(call, done, task_id))
         return call
+
+    def _count(self, task_id: str, submitted: int = 0, finished: int = 0) -> None:
+        """Add to the compilation's progress; sent to the client at most every :data:`_PROGRESS_EVERY` s (on the loop)."""
+        if not self._progress:
+            self.loop.call_later(_PROGRESS_EVERY, self._flush)
+        counts = self._progress.setdefault(task_id, [0, 0])
+        counts[0] += submitted
+        counts[1] += finished
+
+    def _flush(self) -> None:
+        progress, self._progress = self._progress, {}
+        for task_id, (submitted, finished) in progress.items():
+            self.worker.log_event(EVENT_TOPIC, {"kind": "subtasks", "task": task_id, "submitted": submitted, "finished": finished})
+
+    def _settle(self, call: Call, done, task_id: str) -> None:
+        """Hand the worker's answer (or the failure to deliver) to the call's future (on the loop)."""
+        self._count(task_id, finished=call.size)
+        if call.future.done():   # cancelled by the caller meanwhile
+            return
+        if done.cancelled():
+            call.future.set_exception(CompilationCanceledError("The subtask was cancelled."))
+            return
+        error = done.exception()
+        if error is not None:
+            call.future.set_exception(error)
+        else:
+            call.future.set_result(done.result())
 
     def cancel(self, calls: list[Call]) -> None:
         """Ask the workers holding ``calls`` to drop those still queued (fire and forget)."""
@@ -83,6 +117,7 @@ class Dispatcher:
             pass  # the worker is gone, and its queue with it
 
     async def _deliver(self, call: Call, payload: bytes, task_id: str) -> dict:
+        self._count(task_id, submitted=call.size)
         last_error: BaseException | None = None
         for _ in range(ATTEMPTS):
             if call.future.done():   # cancelled by the caller before it left
@@ -91,6 +126,8 @@ class Dispatcher:
             call.address = address
             self._in_flight[address] += call.size
             try:
+                if address == self.worker.address:   # its own worker: no connection, no copy of the message
+                    return await self.service.run(payload, call.id, task_id)
                 return await getattr(self.worker.rpc(address), RUN_HANDLER)(payload=payload, call_id=call.id, task_id=task_id)
             except OSError as err:   # Dask's CommClosedError too: the worker went away with the call
                 last_error = err
@@ -126,8 +163,9 @@ class Dispatcher:
 def decode(answer: dict) -> list:
     """The results in a worker's answer; a subtask's exception is raised as itself, with its remote traceback."""
     from distributed.core import clean_exception
-    from distributed.protocol import pickle
+    from distributed.protocol import Serialize, pickle
 
+    answer = {key: value.data if isinstance(value, Serialize) else value for key, value in answer.items()}   # answered in-process
     status = answer.get("status")
     if status == "OK":
         return pickle.loads(answer["result"])
@@ -135,20 +173,6 @@ def decode(answer: dict) -> list:
         raise CompilationCanceledError("The subtask was cancelled before it ran.")
     _, error, traceback = clean_exception(**answer)
     raise error.with_traceback(traceback)
-
-
-def _settle(call: Call, done) -> None:
-    """Hand the worker's answer (or the failure to deliver) to the call's future."""
-    if call.future.done():   # cancelled by the caller meanwhile
-        return
-    if done.cancelled():
-        call.future.set_exception(CompilationCanceledError("The subtask was cancelled."))
-        return
-    error = done.exception()
-    if error is not None:
-        call.future.set_exception(error)
-    else:
-        call.future.set_result(done.result())
 
 
 _dispatchers: dict[Service, Dispatcher] = {}

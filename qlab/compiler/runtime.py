@@ -29,7 +29,7 @@ import logging
 import math
 import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import InvalidStateError
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +52,7 @@ class TaskContext:
     task_id: str
     log_level: int
     subtask: str | None = None
+    log_context: tuple[tuple[str, str], ...] = ()
 
 
 def current_context() -> TaskContext | None:
@@ -155,12 +156,21 @@ class RuntimeHandle:
         if self.context.task_id in self._service.cancelled_tasks:
             raise CompilationCanceledError(f"Compilation {self.context.task_id!r} was cancelled: no new subtasks.")
 
-    def _send(self, fn: Callable, chunks: list[list[tuple]], kwargs: dict, task_name: str | None, single: bool) -> SubtaskFuture:
+    def get_cache(self) -> dict:
+        """A dictionary private to this worker process, kept between tasks and compilations.
+
+        Passes and subtasks keep what is costly to build and the same every time
+        (tables, compiled kernels) in it; each worker process has its own.
+        """
+        return self._service.cache
+
+    def _send(self, fn: Callable, chunks: list[list[tuple]], kwargs: dict, task_name: str | None,
+              log_context: Mapping[str, str] | None, single: bool) -> SubtaskFuture:
         from distributed.protocol import pickle
 
         self._check_not_cancelled()
         name = task_name or getattr(fn, "__qualname__", repr(fn))
-        context = TaskContext(self.context.task_id, self.context.log_level, name)
+        context = TaskContext(self.context.task_id, self.context.log_level, name, _merged(self.context, log_context))
         try:
             payloads = [pickle.dumps((context, fn, chunk, kwargs)) for chunk in chunks]
         except Exception as err:
@@ -168,19 +178,19 @@ class RuntimeHandle:
                 f"Cannot send subtask {name!r} to a worker: its function or arguments cannot be pickled ({err})."
             ) from err
         calls = [self._dispatch.send(payload, len(chunk), context.task_id) for payload, chunk in zip(payloads, chunks)]
-        worker, task = self._service.worker, context.task_id
-        worker.log_event(EVENT_TOPIC, {"kind": "subtasks", "task": task, "submitted": sum(map(len, chunks))})
-        for call in calls:
-            call.future.add_done_callback(
-                lambda _, size=call.size: worker.log_event(EVENT_TOPIC, {"kind": "subtasks", "task": task, "finished": size})
-            )
         return SubtaskFuture(calls, single)
 
-    def submit(self, fn: Callable, *args: Any, task_name: str | None = None, **kwargs: Any) -> SubtaskFuture:
-        """Run ``fn(*args, **kwargs)`` as a subtask; returns its future at once."""
+    def submit(self, fn: Callable, *args: Any, task_name: str | None = None,
+               log_context: Mapping[str, str] | None = None, **kwargs: Any) -> SubtaskFuture:
+        """Run ``fn(*args, **kwargs)`` as a subtask; returns its future at once.
+
+        ``task_name`` names it in log records (default: the function's name);
+        ``log_context`` pairs are appended to every record it logs (and its own
+        subtasks inherit them).
+        """
         if not callable(fn):
             raise QlabTypeError(f"RuntimeHandle.submit needs a callable, got {type(fn).__name__} {fn!r}.")
-        return self._send(fn, [[args]], kwargs, task_name, single=True)
+        return self._send(fn, [[args]], kwargs, task_name, log_context, single=True)
 
     def map(
         self,
@@ -188,6 +198,7 @@ class RuntimeHandle:
         *iterables: Iterable,
         chunksize: int | None = None,
         task_name: str | None = None,
+        log_context: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> SubtaskFuture:
         """Run ``fn`` on the zipped items of ``iterables`` (``kwargs`` go to every call) as subtasks.
@@ -209,7 +220,7 @@ class RuntimeHandle:
         elif isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
             raise CompilerError(f"RuntimeHandle.map: chunksize must be a positive int, got {chunksize!r}.")
         chunks = [calls[i : i + chunksize] for i in range(0, len(calls), chunksize)]
-        return self._send(fn, chunks, kwargs, task_name, single=False)
+        return self._send(fn, chunks, kwargs, task_name, log_context, single=False)
 
     def wait(self, future: SubtaskFuture, timeout: float | None = None) -> Any:
         """The result of a ``submit`` (one value) or a ``map`` (a list), lending the thread out while it waits.
@@ -275,6 +286,19 @@ class RuntimeHandle:
             raise QlabTimeoutError(f"No result of {future!r} within {timeout} s; wait longer or cancel it.")
 
 
+def _merged(parent: TaskContext, log_context: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """The parent's log context with ``log_context`` added (its keys win).
+
+    Raises:
+        QlabTypeError: ``log_context`` is not a mapping of str to str.
+    """
+    if log_context is None:
+        return parent.log_context
+    if not isinstance(log_context, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in log_context.items()):
+        raise QlabTypeError(f"log_context must map str to str, got {log_context!r}.")
+    return tuple({**dict(parent.log_context), **log_context}.items())
+
+
 @contextmanager
 def _lent(service):
     """While this thread waits, others may compute: it gives back its slot (a pass also leaves Dask's pool).
@@ -315,6 +339,7 @@ class _ForwardToClient(logging.Handler):
             return
         try:
             where = f"compilation={context.task_id}" + (f", subtask={context.subtask}" if context.subtask else "")
+            where += "".join(f", {key}={value}" for key, value in context.log_context)
             payload = {
                 "kind": "log",
                 "task": context.task_id,

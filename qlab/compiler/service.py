@@ -102,6 +102,7 @@ class Service:
         self.slots = Slots(worker.state.nthreads, self.loop)
         self.pool = ThreadPoolExecutor(_MAX_THREADS, thread_name_prefix="qlab-subtask")
         self.cancelled_tasks: set[str] = set()
+        self.cache: dict = {}
         self._queued: dict[str, str] = {}
         self._cancelled_calls: OrderedDict[str, None] = OrderedDict()
 
