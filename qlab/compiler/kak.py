@@ -117,6 +117,21 @@ def _orthogonal_eigenbasis(m: np.ndarray) -> np.ndarray:
     raise CircuitError("Cannot diagonalise M^T M in the magic basis: the matrix is not unitary to 1e-9.")
 
 
+def _magic_diagonalisation(u: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """``(phase, up, p, theta)``: ``up`` is ``u`` without its phase in the magic basis, and the real orthogonal
+    ``p`` diagonalises ``up^T up`` into ``exp(2 i theta)``."""
+    u = np.asarray(u, dtype=complex)
+    if u.shape != (4, 4) or not np.allclose(u.conj().T @ u, np.eye(4), atol=1e-8):
+        raise CircuitError(f"Cannot decompose a matrix of shape {u.shape}: kak needs a 4x4 unitary.")
+    phase = np.angle(np.linalg.det(u)) / 4
+    up = _MAGIC_DAG @ (u * np.exp(-1j * phase)) @ _MAGIC
+    p = _orthogonal_eigenbasis(up.T @ up)
+    theta = np.angle(np.diag(p.T @ up.T @ up @ p)) / 2
+    if math.cos(theta.sum()) < 0:  # det of the diagonal must be 1: move one eigenphase to the other branch
+        theta[0] += _PI
+    return phase, up, p, theta
+
+
 def kak(u: np.ndarray) -> KAK:
     """The KAK decomposition of a 4x4 unitary (qubit 0 the most significant factor).
 
@@ -130,15 +145,7 @@ def kak(u: np.ndarray) -> KAK:
     >>> bool(np.allclose(d.unitary(), gate_matrix("swap")))
     True
     """
-    u = np.asarray(u, dtype=complex)
-    if u.shape != (4, 4) or not np.allclose(u.conj().T @ u, np.eye(4), atol=1e-8):
-        raise CircuitError(f"Cannot decompose a matrix of shape {u.shape}: kak needs a 4x4 unitary.")
-    phase = np.angle(np.linalg.det(u)) / 4
-    up = _MAGIC_DAG @ (u * np.exp(-1j * phase)) @ _MAGIC
-    p = _orthogonal_eigenbasis(up.T @ up)
-    theta = np.angle(np.diag(p.T @ up.T @ up @ p)) / 2
-    if math.cos(theta.sum()) < 0:  # det of the diagonal must be 1: move one eigenphase to the other branch
-        theta[0] += _PI
+    phase, up, p, theta = _magic_diagonalisation(u)
     k1 = up @ p @ np.diag(np.exp(-1j * theta))
     g1, a0, a1 = kron_factor(_MAGIC @ k1 @ _MAGIC_DAG)
     g2, b0, b1 = kron_factor(_MAGIC @ p.T @ _MAGIC_DAG)
@@ -147,10 +154,10 @@ def kak(u: np.ndarray) -> KAK:
     return KAK(float(total), (b0, b1), (float(a), float(b), float(c)), (a0, a1))
 
 
-def _reduce(d: KAK) -> tuple[tuple[float, float, float], np.ndarray]:
+def _reduce(coefficients: tuple[float, float, float]) -> tuple[tuple[float, float, float], np.ndarray]:
     """Coefficients in ``(-pi/4, pi/4]`` and the local Pauli product that makes up the difference."""
     reduced, local = [], np.eye(4, dtype=complex)
-    for coefficient, p in zip(d.coefficients, "XYZ"):
+    for coefficient, p in zip(coefficients, "XYZ"):
         m = math.floor((coefficient + _PI / 4 - 1e-12) / (_PI / 2))
         reduced.append(coefficient - m * _PI / 2)
         local = local @ np.linalg.matrix_power(1j * _PAIRS[p], m % 4)
@@ -158,8 +165,12 @@ def _reduce(d: KAK) -> tuple[tuple[float, float, float], np.ndarray]:
 
 
 def cnot_count(u: np.ndarray) -> int:
-    """How many CX an exact circuit for the two-qubit unitary ``u`` needs (0 to 3)."""
-    return _count(_reduce(kak(u))[0])
+    """How many CX an exact circuit for the two-qubit unitary ``u`` needs (0 to 3).
+
+    Only the interaction coefficients are computed (no one-qubit factors), so this is cheaper than :func:`kak`.
+    """
+    coefficients = np.linalg.solve(_EIGEN, _magic_diagonalisation(u)[3])[:3]
+    return _count(_reduce(tuple(float(x) for x in coefficients))[0])
 
 
 def _count(coefficients: tuple[float, float, float]) -> int:
@@ -217,7 +228,7 @@ def two_qubit_gates(u: np.ndarray, qubits: tuple[int, int] = (0, 1)) -> list[Gat
     1
     """
     d = kak(u)
-    coefficients, pauli = _reduce(d)
+    coefficients, pauli = _reduce(d.coefficients)
     v, core = _core(coefficients)
     # u ∝ (A0⊗A1) (V^†⊗V^†) core (V⊗V) pauli (B0⊗B1); the Pauli product commutes with the interaction.
     _, b0, b1 = kron_factor(np.kron(v, v) @ pauli @ np.kron(*d.before))

@@ -4,8 +4,8 @@
 |---|---|
 | 0 | unroll to ``u3``/``cx``, SABRE routing, fit to the target |
 | 1 | + one-qubit merging and inverse-pair cancellation before and after routing |
-| 2 | + two-qubit block resynthesis (KAK) before and after routing, 4 routing trials (the fewest SWAPs win) |
-| 3 | + 32 routing trials in parallel (the fewest CX after resynthesis wins), resynthesis repeated until it stops helping |
+| 2 | + two-qubit block resynthesis (KAK) before and after routing, 16 routing trials in parallel (the fewest CX once SWAPs merge into neighbouring blocks win) |
+| 3 | + 128 routing trials, resynthesis repeated until it stops helping |
 
 >>> [p.name for p in optimization_passes(1)]
 ['Unroll', 'MergeSingleQubitGates', 'CancelInversePairs', 'SabreRouting', 'Unroll', 'CancelInversePairs', 'MergeSingleQubitGates', 'FitToTarget']
@@ -16,12 +16,13 @@ from __future__ import annotations
 from ...exceptions import CompilerError
 from .base import WORK_GATES, BasePass, Pass, cx_count, parallel_map
 from .resynthesis import TwoQubitResynthesis, two_qubit_blocks
-from .rewrite import CancelInversePairs, FitToTarget, MergeSingleQubitGates, Unroll
+from .rewrite import CancelCommutingCX, CancelInversePairs, FitToTarget, MergeSingleQubitGates, Unroll
 from .routing import SabreRouting
 from .verify import VerifyEquivalence, circuit_unitary
 
 __all__ = [
-    "Pass", "BasePass", "Unroll", "FitToTarget", "MergeSingleQubitGates", "CancelInversePairs", "SabreRouting",
+    "Pass", "BasePass", "Unroll", "FitToTarget", "MergeSingleQubitGates", "CancelInversePairs", "CancelCommutingCX",
+    "SabreRouting",
     "TwoQubitResynthesis", "VerifyEquivalence", "optimization_passes", "circuit_unitary", "cx_count",
     "parallel_map", "two_qubit_blocks", "WORK_GATES",
 ]
@@ -45,8 +46,9 @@ def optimization_passes(level: int) -> list[BasePass]:
     if level == 1:
         return [basis, MergeSingleQubitGates(), CancelInversePairs(), SabreRouting(), basis, *_tidy(), FitToTarget()]
     rounds = 1 if level == 2 else 4
-    routing = SabreRouting(trials=4) if level == 2 else SabreRouting(trials=32, score="cx")
+    routing = SabreRouting(trials=32 if level == 2 else 128, score="cx")
+    tidy = [CancelInversePairs(), CancelCommutingCX(), MergeSingleQubitGates()]
     return [
-        basis, *_tidy(), TwoQubitResynthesis(rounds), *_tidy(),
-        routing, basis, *_tidy(), TwoQubitResynthesis(rounds), *_tidy(), FitToTarget(),
+        basis, *tidy, TwoQubitResynthesis(rounds), *tidy,
+        routing, basis, *tidy, TwoQubitResynthesis(rounds), *tidy, FitToTarget(),
     ]

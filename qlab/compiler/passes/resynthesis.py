@@ -20,10 +20,10 @@ import numpy as np
 from ...circuit import Circuit
 from ...circuit.gates import gate_matrix
 from ...circuit.instruction import Instruction
-from ..kak import two_qubit_gates
+from ..kak import cnot_count, two_qubit_gates
 from .base import BasePass, parallel_map, rebuild
 
-__all__ = ["TwoQubitResynthesis", "two_qubit_blocks"]
+__all__ = ["TwoQubitResynthesis", "two_qubit_blocks", "resynthesised_cx"]
 
 _SWAP = np.eye(4)[[0, 2, 1, 3]]
 
@@ -92,6 +92,23 @@ def block_unitary(pair: tuple[int, int], gates: list[Instruction]) -> np.ndarray
 
 def _synthesise(u: np.ndarray, pair: tuple[int, int]) -> list[tuple]:
     return two_qubit_gates(u, pair)
+
+
+def resynthesised_cx(circuit: Circuit) -> int:
+    """The CX count of ``circuit`` once every two-qubit block is written with the fewest CX (one round, serially).
+
+    >>> resynthesised_cx(Circuit(3).cx(0, 1).swap(0, 1).cx(1, 2))   # CX then SWAP: 2 CX
+    3
+    """
+    total = 0
+    for item in two_qubit_blocks(circuit):
+        if not isinstance(item, tuple):
+            total += _cx_cost(item) if item.is_gate and len(item.qubits) == 2 else 0
+            continue
+        pair, gates = item
+        before = sum(_cx_cost(g) for g in gates if len(g.qubits) == 2)
+        total += min(before, cnot_count(block_unitary(pair, gates))) if before > 1 else before
+    return total
 
 
 class TwoQubitResynthesis(BasePass):

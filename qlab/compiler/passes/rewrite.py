@@ -20,7 +20,7 @@ from ...devices.placement import fit_circuit
 from ..kak import two_qubit_gates
 from .base import WORK_GATES, BasePass, rebuild
 
-__all__ = ["Unroll", "FitToTarget", "MergeSingleQubitGates", "CancelInversePairs"]
+__all__ = ["Unroll", "FitToTarget", "MergeSingleQubitGates", "CancelInversePairs", "CancelCommutingCX"]
 
 
 def _expand_two_qubit_unitaries(circuit: Circuit) -> Circuit:
@@ -63,6 +63,9 @@ class FitToTarget(BasePass):
         native = unroll(circuit, target.native_gates)
         return native if target.description is None else fit_circuit(native, target.description)
 
+
+_Z = np.diag([1.0, -1.0])
+_X = np.array([[0.0, 1.0], [1.0, 0.0]])
 
 _SELF_INVERSE = {"cx": False, "cy": False, "cz": True, "swap": True, "x": False, "y": False, "z": False, "h": False}
 """Self-inverse gates without parameters -> whether their qubits may come in either order."""
@@ -150,6 +153,77 @@ class CancelInversePairs(BasePass):
         if prev is None or prev.name != ins.name or prev.condition is not None:
             return False
         return prev.qubits == ins.qubits or (symmetric and sorted(prev.qubits) == sorted(ins.qubits))
+
+
+class CancelCommutingCX(BasePass):
+    """Remove pairs of equal ``cx`` gates whose in-between gates on their qubits all commute with them.
+
+    A gate commutes with ``cx(c, t)`` when it is a one-qubit gate on ``c`` that is
+    diagonal (commutes with Z), a one-qubit gate on ``t`` that commutes with X, or
+    another ``cx`` sharing only the control or only the target. The later ``cx``
+    then moves back next to the earlier one, and the two cancel.
+
+    >>> from qlab import Circuit
+    >>> c = Circuit(3).cx(0, 1).rz(0.3, 0).cx(0, 2).rx(0.2, 1).cx(2, 1).cx(0, 1)
+    >>> CancelCommutingCX().run(c, {}).count_ops()
+    {'rz': 1, 'cx': 2, 'rx': 1}
+    """
+
+    def run(self, circuit: Circuit, data: dict) -> Circuit:
+        instructions = list(circuit)
+        alive = [True] * len(instructions)
+        on_qubit: dict[int, list[int]] = {}
+        for j, ins in enumerate(instructions):
+            if ins.name == "cx" and ins.condition is None:
+                i = self._partner(instructions, alive, on_qubit, ins)
+                if i is not None:
+                    alive[i] = alive[j] = False
+                    continue
+            for q in ins.qubits:
+                on_qubit.setdefault(q, []).append(j)
+        return rebuild(circuit, [ins for ins, keep in zip(instructions, alive) if keep])
+
+    @staticmethod
+    def _partner(instructions, alive, on_qubit, cx: Instruction) -> int | None:
+        """The earlier equal ``cx`` this one moves back to, if every gate in between commutes with it."""
+        control, target = cx.qubits
+        for i in _backwards(on_qubit.get(control, []), on_qubit.get(target, [])):
+            if not alive[i]:
+                continue
+            ins = instructions[i]
+            if ins.name == "cx" and ins.qubits == cx.qubits and ins.condition is None:
+                return i
+            if not all(_commutes_with_cx(ins, q, q == control) for q in ins.qubits if q in cx.qubits):
+                return None
+        return None
+
+
+def _backwards(a: list[int], b: list[int]):
+    """The indices of two increasing lists, merged, largest first, each once."""
+    i, j = len(a) - 1, len(b) - 1
+    while i >= 0 or j >= 0:
+        if j < 0 or (i >= 0 and a[i] > b[j]):
+            yield a[i]
+            i -= 1
+        elif i < 0 or b[j] > a[i]:
+            yield b[j]
+            j -= 1
+        else:
+            yield a[i]
+            i, j = i - 1, j - 1
+
+
+def _commutes_with_cx(ins: Instruction, qubit: int, is_control: bool) -> bool:
+    """Whether ``ins`` commutes with a ``cx`` whose control (``is_control``) or target is ``qubit``."""
+    if not ins.is_gate or ins.condition is not None:
+        return False
+    if ins.name == "cx":
+        return (ins.qubits[0] == qubit) == is_control
+    if len(ins.qubits) != 1:
+        return False
+    m = ins.matrix if ins.name == "unitary" else gate_matrix(ins.name, ins.params)
+    pauli = _Z if is_control else _X
+    return bool(np.allclose(m @ pauli, pauli @ m, atol=1e-10))
 
 
 BASIS = Unroll(WORK_GATES)
