@@ -17,6 +17,7 @@ from qlab.compiler.execution import run_passes
 from qlab.compiler.passes import (
     CancelCommutingCX,
     CancelInversePairs,
+    FitToTarget,
     MergeSingleQubitGates,
     SabreRouting,
     TwoQubitResynthesis,
@@ -440,3 +441,43 @@ def test_device_run_accepts_any_circuit_once_compiled_for_it():
         counts = device.run(compile_for(device, circuit), shots=400, seed=3).result().counts
     # h(0), then q4 = q2 = q0 and q0 ^= q2 (so q0 = 0): the ideal outcomes are 00000 and 00101
     assert sum(v for k, v in counts.items() if k in ("00000", "00101")) > 0.8 * 400
+
+
+MID_CIRCUIT = {
+    "measure between routed gates": Circuit(3, 3).h(0).cx(0, 1).cx(1, 2).measure(1, 0).cx(0, 2).h(1).measure(1, 1)
+    .cx(2, 0).cx(0, 1).measure(0, 2),
+    "a condition on a routed gate": Circuit(3, 2).h(0).ry(0.7, 1).cx(0, 1).measure(0, 0).cx(1, 2).cx(0, 2).c_if(0, 1)
+    .x(2).measure(2, 1),
+}
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3])
+@pytest.mark.parametrize("name", sorted(MID_CIRCUIT))
+def test_mid_circuit_measurements_survive_routing_at_every_level(name, level):
+    import qlab
+
+    circuit = MID_CIRCUIT[name]
+    compiled = compile_for(Target.line(3), circuit, optimization_level=level)
+    expected = qlab.simulate(circuit).probabilities        # the core engine, on the program as written
+    got = qlab.simulate(compiled).probabilities
+    assert all(Target.line(3).is_coupled(*ins.qubits) for ins in compiled if ins.is_gate and len(ins.qubits) == 2)
+    assert max(abs(got.get(k, 0) - expected.get(k, 0)) for k in set(got) | set(expected)) < 1e-12
+
+
+@pytest.mark.parametrize("circuit", [Circuit(1), Circuit(2).barrier(), Circuit(2).measure_all()], ids=repr)
+def test_circuits_without_gates_verify(circuit):
+    for level in range(4):
+        _, data = run_passes(circuit, [*optimization_passes(level), VerifyEquivalence()], Target.line(3))
+        assert data["verified"] is True
+
+
+def test_pass_settings_are_checked():
+    with pytest.raises(QlabTypeError, match=r"Unroll: natives must be a collection of gate names like \('u3', 'cx'\), got 'cx'"):
+        Unroll("cx")
+    with pytest.raises(QlabTypeError, match="MergeSingleQubitGates: natives must be a collection of gate names"):
+        MergeSingleQubitGates("u3")
+    for level in (True, 2.0):
+        with pytest.raises(CompilerError, match=f"Unknown optimization level {level!r}"):
+            optimization_passes(level)
+    with pytest.raises(CompilerError, match=r"Cannot fit 'cx' on qubits \(0, 2\) to target 'line-3': they are not coupled"):
+        run_passes(Circuit(3).cx(0, 2), [FitToTarget()], Target.line(3))

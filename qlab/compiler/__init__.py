@@ -6,7 +6,7 @@
 >>> with Compiler(num_workers=1, store=":memory:", dashboard=False) as compiler:   # doctest: +SKIP
 ...     result = compiler.compile(ghz, optimization_level=2, target=Target.line(4), progress=False)
 >>> compile_for(Target.line(4), ghz).count_ops()["cx"]
-6
+4
 
 :func:`compile_for` runs the same passes in this process, without a cluster.
 """

@@ -38,7 +38,7 @@ def optimization_passes(level: int) -> list[BasePass]:
     Raises:
         CompilerError: for another level.
     """
-    if level not in (0, 1, 2, 3):
+    if isinstance(level, bool) or not isinstance(level, int) or level not in (0, 1, 2, 3):
         raise CompilerError(f"Unknown optimization level {level!r}; allowed: 0, 1, 2, 3.")
     basis = Unroll(WORK_GATES)
     if level == 0:

@@ -18,6 +18,7 @@ from ...circuit.instruction import Instruction
 from ...devices.natives import one_qubit_gates, unroll
 from ...devices.placement import fit_circuit
 from ..kak import two_qubit_gates
+from ...exceptions import CompilerError, QlabTypeError
 from .base import WORK_GATES, BasePass, rebuild
 
 __all__ = ["Unroll", "FitToTarget", "MergeSingleQubitGates", "CancelInversePairs", "CancelCommutingCX"]
@@ -36,6 +37,17 @@ def _expand_two_qubit_unitaries(circuit: Circuit) -> Circuit:
     return rebuild(circuit, out)
 
 
+def gate_names(natives: Collection[str], who: str) -> list[str]:
+    """``natives`` as a sorted list of gate names.
+
+    Raises:
+        QlabTypeError: a single string (``"cx"`` would read as ``c``, ``x``) or something that is not names.
+    """
+    if isinstance(natives, str) or not all(isinstance(n, str) for n in natives):
+        raise QlabTypeError(f"{who}: natives must be a collection of gate names like ('u3', 'cx'), got {natives!r}.")
+    return sorted(natives)
+
+
 class Unroll(BasePass):
     """Write every gate in ``natives`` (default: the target's natives) with :func:`qlab.devices.unroll`.
 
@@ -46,7 +58,7 @@ class Unroll(BasePass):
     """
 
     def __init__(self, natives: Collection[str] | None = None):
-        self.natives = None if natives is None else sorted(natives)
+        self.natives = None if natives is None else gate_names(natives, "Unroll")
 
     def run(self, circuit: Circuit, data: dict) -> Circuit:
         natives = self.natives if self.natives is not None else data["target"].native_gates
@@ -61,7 +73,15 @@ class FitToTarget(BasePass):
     def run(self, circuit: Circuit, data: dict) -> Circuit:
         target = data["target"]
         native = unroll(circuit, target.native_gates)
-        return native if target.description is None else fit_circuit(native, target.description)
+        if target.description is not None:
+            return fit_circuit(native, target.description)
+        apart = next((ins for ins in native if ins.is_gate and len(ins.qubits) == 2 and not target.is_coupled(*ins.qubits)), None)
+        if apart is not None:
+            raise CompilerError(
+                f"Cannot fit {apart.name!r} on qubits {apart.qubits} to target {target.name!r}: they are not coupled; "
+                "route the circuit first (SabreRouting)."
+            )
+        return native
 
 
 _Z = np.diag([1.0, -1.0])
@@ -79,7 +99,7 @@ class MergeSingleQubitGates(BasePass):
     """
 
     def __init__(self, natives: Collection[str] = ("u3",)):
-        self.natives = sorted(natives)
+        self.natives = gate_names(natives, "MergeSingleQubitGates")
 
     def run(self, circuit: Circuit, data: dict) -> Circuit:
         natives = frozenset(self.natives)

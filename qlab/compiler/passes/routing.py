@@ -81,7 +81,7 @@ def _score(routed: Routed, score: str) -> tuple[int, int]:
 
 
 def _best_trial(instructions: list[Instruction], distances: np.ndarray, seeds: list[int], iterations: int,
-                heuristics: list[Heuristic], score: str) -> tuple[tuple[int, ...], list[int], Routed]:
+                heuristics: list[Heuristic], score: str, template: Circuit) -> tuple[tuple[int, ...], list[int], Routed]:
     """The best of several trials (one runtime subtask): its score, starting placement and routing.
 
     With ``score="cx"`` the trials with the fewest estimated CX are resynthesised, and the count after
@@ -92,13 +92,14 @@ def _best_trial(instructions: list[Instruction], distances: np.ndarray, seeds: l
                                             for seed, heuristic in zip(seeds, heuristics))), key=lambda t: t[0])
     if score == "swaps":
         return trials[0]
-    finalists = [((_cx_after_resynthesis(routed, len(distances)), *estimate), layout, routed)
+    finalists = [((_cx_after_resynthesis(routed, template), *estimate), layout, routed)
                  for estimate, layout, routed in trials[:_RESYNTHESISED_PER_TASK]]
     return min(finalists, key=lambda t: t[0])
 
 
-def _cx_after_resynthesis(routed: Routed, n: int) -> int:
-    circuit = rebuild(Circuit(n), routed.instructions)
+def _cx_after_resynthesis(routed: Routed, template: Circuit) -> int:
+    """CX of a routed trial after resynthesis; ``template`` holds the target's qubits and the program's classical bits."""
+    circuit = rebuild(template, routed.instructions)
     for step in (Unroll(WORK_GATES), CancelInversePairs(), CancelCommutingCX()):
         circuit = step.run(circuit, {})
     return resynthesised_cx(circuit)
@@ -160,6 +161,7 @@ class SabreRouting(BasePass):
         results = parallel_map(
             _best_trial, [instructions] * tasks, [target.distances] * tasks, [seeds[k::tasks] for k in range(tasks)],
             [self.iterations] * tasks, [heuristics[k::tasks] for k in range(tasks)], [self.score] * tasks,
+            [rebuild(circuit, [], n)] * tasks,
         )
         _, initial, routed = min(results, key=lambda r: r[0])
         final = routed.layout

@@ -93,6 +93,18 @@ class VerifyEquivalence(BasePass):
             log.warning("Not verifying the compiled circuit: it has %s.", why)
             data["verified"] = None
             return circuit
+        if touched:
+            self._compare_unitaries(original, circuit, touched, initial, final)
+        if _measurements(original, None) != _measurements(circuit, final):
+            raise VerificationError(
+                "The compiled circuit does not measure the same program qubits into the same bits "
+                f"(final layout {final})."
+            )
+        data["verified"] = True
+        return circuit
+
+    def _compare_unitaries(self, original: Circuit, circuit: Circuit, touched: list[int], initial: list[int],
+                           final: list[int]) -> None:
         # program qubits that start on touched qubits, ordered by where they start and end
         by_start = [initial.index(p) for p in touched]
         by_end = [final.index(p) for p in touched]
@@ -116,10 +128,3 @@ class VerifyEquivalence(BasePass):
                 f"The compiled circuit does not implement its input: the largest difference of the unitaries on "
                 f"qubits {touched} (up to global phase and layout) is {np.max(np.abs(v - phase * expected)):.3g}."
             )
-        if _measurements(original, None) != _measurements(circuit, final):
-            raise VerificationError(
-                "The compiled circuit does not measure the same program qubits into the same bits "
-                f"(final layout {final})."
-            )
-        data["verified"] = True
-        return circuit
