@@ -283,14 +283,18 @@ def test_result_timeout(compiler):
     compiler.result(task_id, timeout=TIMEOUT)
 
 
-def once_killable(directory: str) -> str:
-    """Sleeps the first time (so the test can kill the worker); returns at once when retried."""
-    marker = os.path.join(directory, "first")
+def _sleep_the_first_time(marker: str) -> None:
+    """Writes this process's pid to ``marker`` and sleeps (so the test can kill it), unless the marker exists."""
     if not os.path.exists(marker):
         with open(marker + ".tmp", "w") as f:
             f.write(str(os.getpid()))
         os.replace(marker + ".tmp", marker)
         time.sleep(60)
+
+
+def once_killable(directory: str) -> str:
+    """Sleeps the first time (so the test can kill the worker); returns at once when retried."""
+    _sleep_the_first_time(os.path.join(directory, "first"))
     return "survived"
 
 
@@ -318,12 +322,8 @@ def pid_of_call(_) -> int:
 
 def killable_unless(directory: str, index: int, spare_pid: int) -> str:
     """Returns at once in process ``spare_pid``; elsewhere sleeps the first time (so the test can kill that worker)."""
-    marker = os.path.join(directory, f"first-{index}")
-    if os.getpid() != spare_pid and not os.path.exists(marker):
-        with open(marker + ".tmp", "w") as f:
-            f.write(str(os.getpid()))
-        os.replace(marker + ".tmp", marker)
-        time.sleep(60)
+    if os.getpid() != spare_pid:
+        _sleep_the_first_time(os.path.join(directory, f"first-{index}"))
     return "survived"
 
 
