@@ -453,6 +453,20 @@ def test_the_progress_bar_grows_with_subtasks_and_starts_over_on_a_retry():
     bar.close()
 
 
+def test_the_notebook_bar_widens_with_its_total(monkeypatch):
+    import tqdm.auto
+    import tqdm.notebook
+
+    from qlab.compiler.compiler import _ProgressBar
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.notebook.tqdm)
+    bar = _ProgressBar(2)
+    bar.on_event({"kind": "subtasks", "submitted": 8, "finished": 3})
+    widget = bar._bar.container.children[1]
+    assert (widget.max, bar._bar.n) == (10, 3)   # the value is redrawn at most every 0.1 s
+    bar.close()
+
+
 def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
     import subprocess
 

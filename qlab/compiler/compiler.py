@@ -566,7 +566,12 @@ class _ProgressBar:
         else:
             self._submitted += msg.get("submitted", 0)
             self._finished += msg.get("finished", 0)
-        self._bar.total = self._passes + self._submitted
+        total = self._passes + self._submitted
+        if total != self._bar.total:
+            self._bar.total = total
+            widget = getattr(self._bar, "container", None)   # in a notebook: the bar's maximum too
+            if widget is not None:
+                widget.children[1].max = total
         self._bar.update(self._done_passes + self._finished - self._bar.n)   # redraws at most every 0.1 s
 
 
