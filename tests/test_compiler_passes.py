@@ -479,5 +479,8 @@ def test_pass_settings_are_checked():
     for level in (True, 2.0):
         with pytest.raises(CompilerError, match=f"Unknown optimization level {level!r}"):
             optimization_passes(level)
+    for iterations in (-1, 1.5, True):
+        with pytest.raises(CompilerError, match=f"SabreRouting: iterations must be an int >= 0, got {iterations!r}"):
+            SabreRouting(iterations=iterations)
     with pytest.raises(CompilerError, match=r"Cannot fit 'cx' on qubits \(0, 2\) to target 'line-3': they are not coupled"):
         run_passes(Circuit(3).cx(0, 2), [FitToTarget()], Target.line(3))

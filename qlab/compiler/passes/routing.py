@@ -131,6 +131,8 @@ class SabreRouting(BasePass):
             raise CompilerError(f"SabreRouting: unknown score {score!r}; allowed: 'swaps', 'cx'.")
         if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
             raise CompilerError(f"SabreRouting: trials must be a positive int, got {trials!r}.")
+        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
+            raise CompilerError(f"SabreRouting: iterations must be an int >= 0, got {iterations!r}.")
         self.trials = trials
         self.iterations = iterations
         self.seed = seed
