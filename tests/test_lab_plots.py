@@ -249,3 +249,19 @@ def test_job_record_store_and_operation_render_as_tables(session):
     cz = session.device("sc20").operation("cz")
     assert "Operation 'cz' on 'sc20': 2 qubit(s)" in html.unescape(cz._repr_html_())
     assert "<script" not in cz._repr_html_()
+
+
+def test_a_qpu_result_plots_directly():
+    from qlab.qpu import DensityMatrixQPU, Job, Observable
+
+    qpu = DensityMatrixQPU(seed=3)
+    bell = qlab.Circuit(2).h(0).cx(0, 1)
+    sampled = qpu.submit(Job(bell, nbshots=500))
+    ax = plot_histogram(sampled)
+    heights = dict(zip([t.get_text() for t in ax.get_xticklabels()], [bar.get_height() for bar in ax.patches]))
+    assert heights == pytest.approx(sampled.probabilities)
+    assert sum(round(p * 500) for p in heights.values()) == 500 and bars(ax)[0].errorbar is not None   # shot noise shown
+    exact = plot_histogram(qpu.submit(Job(bell)))
+    assert [bar.get_height() for bar in exact.patches] == pytest.approx([0.5, 0.5])
+    with pytest.raises(QlabTypeError, match="without samples \\(an observable's result"):
+        plot_histogram(qpu.submit(Job(bell, observable=Observable(2, {"ZZ": 1.0}))))

@@ -302,10 +302,9 @@ class _QPUSubmission:
 
     def counts(self):
         """The result's outcomes as a :class:`~qlab.sim.plotting.Distribution` (exact when ``shots`` is 0)."""
-        from ..sim.plotting import Distribution
+        from ..sim.plotting import as_distribution
 
-        result = self.result()
-        return Distribution(result.probabilities, result.nbshots or None)
+        return as_distribution(self.result())
 
     def __repr__(self) -> str:
         return f"<_QPUSubmission {self.id} {self.check().name}>"

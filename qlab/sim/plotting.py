@@ -77,7 +77,7 @@ class Distribution:
 
 
 def as_distribution(obj) -> Distribution:
-    """A :class:`Distribution` from a ``Result``, a job with ``counts()``, or a dict of counts or probabilities.
+    """A :class:`Distribution` from a ``Result`` (also a QPU's), a job with ``counts()``, or a dict of counts or probabilities.
 
     A dict of integers is read as counts; a dict of floats summing to 1 as probabilities.
 
@@ -94,6 +94,12 @@ def as_distribution(obj) -> Distribution:
             counts = obj.counts
             return Distribution({k: v / obj.shots for k, v in counts.items()}, obj.shots, dict(obj.probabilities))
         return Distribution(dict(obj.probabilities))
+    if hasattr(obj, "nbshots") and isinstance(getattr(obj, "probabilities", None), Mapping):
+        # a QPU result (myQLM style): frequencies over nbshots shots, or exact probabilities when nbshots is 0
+        if not obj.probabilities:
+            raise QlabTypeError(f"Cannot plot a {type(obj).__name__} without samples (an observable's result: "
+                                f"value {getattr(obj, 'value', None)!r}); plot a sampling job's result.")
+        return Distribution(dict(obj.probabilities), obj.nbshots or None)
     if callable(getattr(obj, "counts", None)):
         obj = obj.counts()
     if isinstance(obj, Mapping) and obj:
