@@ -4,7 +4,7 @@
 |---|---|
 | 0 | unroll to ``u3``/``cx``, SABRE routing, fit to the target |
 | 1 | + one-qubit merging and inverse-pair cancellation before and after routing |
-| 2 | + two-qubit block resynthesis (KAK) before and after routing, 16 routing trials in parallel (the fewest CX once SWAPs merge into neighbouring blocks win) |
+| 2 | + two-qubit block resynthesis (KAK) before and after routing, commuting-CX cancellation, 32 routing trials in parallel (the fewest CX once SWAPs merge into neighbouring blocks win) |
 | 3 | + 128 routing trials, resynthesis repeated until it stops helping |
 
 >>> [p.name for p in optimization_passes(1)]
