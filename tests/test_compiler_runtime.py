@@ -589,6 +589,91 @@ def test_answers_after_close_come_from_what_was_recorded():
         closing.result(running)
 
 
+def exits(x):
+    if x == 1:
+        sys.exit(3)
+    return x
+
+
+def test_a_subtask_that_exits_does_not_stop_its_worker(compiler):
+    def work(runtime, data):
+        try:
+            runtime.wait(runtime.map(exits, range(4), chunksize=1))
+        except CompilerError as err:
+            return str(err)
+        return None
+
+    assert _probe(compiler, work).startswith("Subtask 'exits' raised SystemExit(3,); subtasks may raise exceptions")
+    assert _probe(compiler, lambda rt, data: rt.wait(rt.submit(square, 5))) == 25
+
+
+def fails_at_5(x):
+    if x == 5:
+        raise ValueError("five")
+    return x
+
+
+def test_next_reports_every_result_around_a_failed_call(compiler):
+    def work(runtime, data):
+        future = runtime.map(fails_at_5, range(10), chunksize=1)
+        runtime.wait(runtime.map(leaf, range(40), chunksize=1))   # queued behind it: by now it is all done
+        seen, errors = [], []
+        while True:
+            try:
+                batch = runtime.next(future)
+            except ValueError as err:
+                errors.append(str(err))
+                continue
+            if not batch:
+                return sorted(seen), errors
+            seen.extend(batch)
+
+    seen, errors = _probe(compiler, work)
+    assert seen == [(i, i) for i in range(10) if i != 5] and errors == ["five"]
+
+
+def leaf(x):
+    return x * x
+
+
+def middle(x):
+    runtime = get_runtime()
+    return sum(runtime.wait(runtime.map(leaf, [x, x + 1], chunksize=1)))
+
+
+def top(x):
+    runtime = get_runtime()
+    return sum(runtime.wait(runtime.map(middle, [x, x + 2], chunksize=1)))
+
+
+def _subtask_threads(dask_worker=None) -> int:
+    return sum(t.name.startswith("qlab-subtask") for t in threading.enumerate())
+
+
+def test_wide_nested_maps_finish_subtrees_first_and_stay_on_few_threads():
+    with Compiler(num_workers=1, store=":memory:", dashboard=False) as single:
+        total = single.compile(Circuit(1), [Probe(lambda rt, data: sum(rt.wait(rt.map(top, range(300), chunksize=1))))],
+                               progress=False, timeout=TIMEOUT).data["probe"]
+        assert total == sum(x * x + (x + 1) ** 2 + (x + 2) ** 2 + (x + 3) ** 2 for x in range(300))
+        (threads,) = single.client.run(_subtask_threads).values()
+    assert threads <= 20   # a started subtree goes first: about one waiting thread per level, not one per call
+
+
+def test_a_compilation_cancelled_while_it_waits_for_a_slot_never_runs(tmp_path):
+    def marks(runtime, data):
+        (tmp_path / "ran").touch()
+
+    with Compiler(num_workers=1, store=":memory:", dashboard=False) as single:
+        busy = single.submit(CompilationTask(Circuit(1), [Probe(lambda rt, data: time.sleep(1.5))]))
+        _wait_until(lambda: single.status(busy) is JobStatus.RUNNING, "the first compilation to start")
+        queued = single.submit(CompilationTask(Circuit(1), [Probe(marks)]))
+        assert single.cancel(queued) is True
+        single.result(busy, timeout=TIMEOUT)
+        assert single.compile(Circuit(1), [Probe(lambda rt, data: "after")], progress=False,
+                              timeout=TIMEOUT).data["probe"] == "after"
+    assert not (tmp_path / "ran").exists()
+
+
 def test_compiler_arguments_are_checked():
     with pytest.raises(QlabTypeError, match="passes must be a list of passes, got Probe"):
         CompilationTask(Circuit(1), Probe(square))

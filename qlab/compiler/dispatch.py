@@ -67,11 +67,11 @@ class Dispatcher:
         self._in_flight: Counter[str] = Counter()
         self._progress: dict[str, list[int]] = {}
 
-    def send(self, payload: bytes, size: int, task_id: str) -> Call:
-        """Send ``size`` calls pickled in ``payload``; returns at once (thread-safe)."""
+    def send(self, payload: bytes, size: int, task_id: str, depth: int) -> Call:
+        """Send ``size`` calls pickled in ``payload`` (``depth``: their nesting level); returns at once (thread-safe)."""
         call = Call(uuid.uuid4().hex, size, Future())
-        running = asyncio.run_coroutine_threadsafe(self._deliver(call, payload, task_id), self.loop)
-        running.add_done_callback(lambda done: self._settle(call, done, task_id))
+        running = asyncio.run_coroutine_threadsafe(self._deliver(call, payload, task_id, depth), self.loop)
+        running.add_done_callback(lambda done: self.loop.call_soon_threadsafe(self._settle, call, done, task_id))
         return call
 
     def _count(self, task_id: str, submitted: int = 0, finished: int = 0) -> None:
@@ -116,7 +116,7 @@ class Dispatcher:
         except OSError:
             pass  # the worker is gone, and its queue with it
 
-    async def _deliver(self, call: Call, payload: bytes, task_id: str) -> dict:
+    async def _deliver(self, call: Call, payload: bytes, task_id: str, depth: int) -> dict:
         self._count(task_id, submitted=call.size)
         last_error: BaseException | None = None
         for _ in range(ATTEMPTS):
@@ -127,8 +127,9 @@ class Dispatcher:
             self._in_flight[address] += call.size
             try:
                 if address == self.worker.address:   # its own worker: no connection, no copy of the message
-                    return await self.service.run(payload, call.id, task_id)
-                return await getattr(self.worker.rpc(address), RUN_HANDLER)(payload=payload, call_id=call.id, task_id=task_id)
+                    return await self.service.run(None, payload, call.id, task_id, depth)
+                return await getattr(self.worker.rpc(address), RUN_HANDLER)(
+                    payload=payload, call_id=call.id, task_id=task_id, depth=depth)
             except OSError as err:   # Dask's CommClosedError too: the worker went away with the call
                 last_error = err
                 self._shunned[address] = time.monotonic()
@@ -151,13 +152,19 @@ class Dispatcher:
             self._peers_at = now
 
     async def _pick(self, size: int) -> str:
-        """The worker with the least of this process's work in flight per thread (its own on a tie)."""
+        """The worker with the least of this process's work in flight per thread (its own on a tie, counting its busy slots)."""
         await self._refresh()
         now = time.monotonic()
         self._shunned = {a: t for a, t in self._shunned.items() if now - t < _SHUNNED_FOR}
         candidates = [a for a in self._peers if a not in self._shunned] or [self.worker.address]
-        return min(candidates, key=lambda a: ((self._in_flight[a] + size) / max(self._peers.get(a, 1), 1),
-                                              a != self.worker.address))
+        here = self.worker.address
+        busy_here = max(0, self.service.slots.limit - self.service.slots.free)   # its own worker's slots in use
+
+        def load(address: str) -> tuple[float, bool]:
+            work = self._in_flight[address] + size + (busy_here if address == here else 0)
+            return work / max(self._peers.get(address, 1), 1), address != here
+
+        return min(candidates, key=load)
 
 
 def decode(answer: dict) -> list:

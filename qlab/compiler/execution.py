@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ..circuit import Circuit
-from ..exceptions import CompilerError
+from ..exceptions import CompilationCanceledError, CompilerError
 from .passes.base import cx_count
 from .runtime import TaskContext, emit, enter
 from .target import Target
@@ -70,6 +70,8 @@ def run_compilation(task_id: str, circuit: Circuit, passes: Sequence, target: Ta
     service = local_service()
     secede()
     with service.slots.held(), enter(TaskContext(task_id, log_level)):
+        if task_id in service.cancelled_tasks:   # cancelled while it waited for a slot
+            raise CompilationCanceledError(f"Compilation {task_id!r} was cancelled before it started.")
         emit({"kind": "start", "task": task_id, "worker": service.worker.address})
         try:
             circuit, data = run_passes(

@@ -55,6 +55,8 @@ class TaskContext:
     log_level: int
     subtask: str | None = None
     log_context: tuple[tuple[str, str], ...] = ()
+    depth: int = 0
+    """Subtask levels below the compilation (its passes: 0)."""
 
 
 def current_context() -> TaskContext | None:
@@ -148,9 +150,14 @@ class RuntimeHandle:
         from .dispatch import dispatcher_for
         from .service import local_service
 
+        from .service import holds_slot
+
         self.context = context
         self._service = local_service()
         self._dispatch = dispatcher_for(self._service)
+        self._owner_holds_slot = holds_slot()
+        self._borrowers = 0
+        self._borrow_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<RuntimeHandle of compilation {self.context.task_id!r}>"
@@ -173,14 +180,16 @@ class RuntimeHandle:
 
         self._check_not_cancelled()
         name = task_name or getattr(fn, "__qualname__", repr(fn))
-        context = TaskContext(self.context.task_id, self.context.log_level, name, _merged(self.context, log_context))
+        context = TaskContext(self.context.task_id, self.context.log_level, name, _merged(self.context, log_context),
+                              self.context.depth + 1)
         try:
             payloads = [pickle.dumps((context, fn, chunk, kwargs)) for chunk in chunks]
         except Exception as err:
             raise CompilerError(
                 f"Cannot send subtask {name!r} to a worker: its function or arguments cannot be pickled ({err})."
             ) from err
-        calls = [self._dispatch.send(payload, len(chunk), context.task_id) for payload, chunk in zip(payloads, chunks)]
+        calls = [self._dispatch.send(payload, len(chunk), context.task_id, context.depth)
+                 for payload, chunk in zip(payloads, chunks)]
         return SubtaskFuture(calls, single)
 
     def submit(self, fn: Callable, *args: Any, task_name: str | None = None,
@@ -239,8 +248,10 @@ class RuntimeHandle:
 
         _check_future(future)
         self._block([c.future for c in future._calls], timeout, "ALL_COMPLETED", future)
-        future._reported.update(range(len(future._calls)))
-        results = [r for call in future._calls for r in decode(call.future.result())]
+        results = []
+        for i, call in enumerate(future._calls):
+            future._reported.add(i)   # reported even when it raises: next() goes on after it
+            results.extend(decode(call.future.result()))
         return results[0] if future._single else results
 
     def next(self, future: SubtaskFuture, timeout: float | None = None) -> list[tuple[int, Any]]:
@@ -258,6 +269,8 @@ class RuntimeHandle:
         out = []
         for i, call in enumerate(future._calls):
             if i not in future._reported and call.future.done():
+                if out and call.future.exception() is None and call.future.result().get("status") != "OK":
+                    break   # an error: report what came before it first, and raise it on the next call
                 future._reported.add(i)
                 out.extend(zip(range(future._starts[i], future._starts[i] + call.size), decode(call.future.result())))
         return out
@@ -276,6 +289,35 @@ class RuntimeHandle:
             except InvalidStateError:
                 pass  # it finished meanwhile: its result stands
 
+    @contextmanager
+    def _lent(self):
+        """While this thread waits, others may compute on its slot; it takes the slot back as soon as it may go on.
+
+        A thread the pass started itself holds no slot: while any such thread waits, the pass's slot is lent
+        out (once), since the pass is most likely waiting for that thread.
+        """
+        from .service import holds_slot
+
+        slots = self._service.slots
+        if holds_slot():
+            slots.give_back()
+            try:
+                yield
+            finally:
+                slots.take_back()
+            return
+        with self._borrow_lock:
+            self._borrowers += 1
+            if self._borrowers == 1 and self._owner_holds_slot:
+                slots.give_back()
+        try:
+            yield
+        finally:
+            with self._borrow_lock:
+                self._borrowers -= 1
+                if self._borrowers == 0 and self._owner_holds_slot:
+                    slots.take_back()
+
     def _block(self, futures: list, timeout: float | None, when: str, future: SubtaskFuture) -> None:
         """Wait until ``futures`` are ready (``when``: ALL_COMPLETED or FIRST_COMPLETED), lending the thread out."""
         from concurrent.futures import wait as wait_for
@@ -283,7 +325,7 @@ class RuntimeHandle:
         ready = all if when == "ALL_COMPLETED" else any
         if ready(f.done() for f in futures):
             return
-        with _lent(self._service):
+        with self._lent():
             done, _ = wait_for(futures, timeout=timeout, return_when=when)
         if not ready(f in done for f in futures):
             raise QlabTimeoutError(f"No result of {future!r} within {timeout} s; wait longer or cancel it.")
@@ -300,16 +342,6 @@ def _merged(parent: TaskContext, log_context: Mapping[str, str] | None) -> tuple
     if not isinstance(log_context, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in log_context.items()):
         raise QlabTypeError(f"log_context must map str to str, got {log_context!r}.")
     return tuple({**dict(parent.log_context), **log_context}.items())
-
-
-@contextmanager
-def _lent(service):
-    """While this thread waits, others may compute on its slot; it takes the slot back as soon as it may go on."""
-    service.slots.give_back()
-    try:
-        yield
-    finally:
-        service.slots.take_back()
 
 
 def _check_future(future: object) -> None:

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import OrderedDict, deque
+import heapq
+import itertools
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -31,7 +33,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from ..exceptions import CompilerError
 from .runtime import enter
 
-__all__ = ["SubtaskService", "local_service", "local_service_of", "RUN_HANDLER", "CANCEL_HANDLER"]
+__all__ = ["SubtaskService", "local_service", "local_service_of", "holds_slot", "RUN_HANDLER", "CANCEL_HANDLER"]
 
 RUN_HANDLER = "qlab_subtasks_run"
 CANCEL_HANDLER = "qlab_subtasks_cancel"
@@ -40,38 +42,48 @@ _MAX_THREADS = 4096
 """Threads a worker may hold for calls: computing ones (at most its slots) plus those waiting for subtasks."""
 
 _REMEMBERED_CANCELS = 100_000
-"""Cancelled call ids a worker remembers (a cancel may arrive before its call, or after it ran)."""
+"""Cancelled call (and compilation) ids a worker remembers (a cancel may arrive before its call, or after it ran)."""
 
 _services: dict[str, Service] = {}
 _thread = threading.local()
 
 
 class Slots:
-    """At most ``n`` calls compute at once on a worker; others queue in order of arrival.
+    """At most ``n`` calls compute at once on a worker; others queue, the most deeply nested first.
 
     ``acquire``/``release`` run on the worker's event loop; threads use
     ``take``/``give_back``. A thread that waits for its subtasks gives its slot back
     meanwhile and takes it back at once when they are done (``take_back``), so a
-    wait ends when its results are in, not when the worker has a free slot.
+    wait ends when its results are in, not when the worker has a free slot. Deeper
+    calls (``depth``: how many subtask levels below the compilation) go first, so a
+    started subtree finishes before new siblings start: the threads that wait stay
+    few (about the nesting depth per slot), as with BQSKit's last-in-first-out queue.
     """
 
     def __init__(self, n: int, loop: asyncio.AbstractEventLoop):
+        self.limit = n
         self._free = n
-        self._waiters: deque[asyncio.Future] = deque()
+        self._waiters: list[tuple[int, int, asyncio.Future]] = []
+        self._arrivals = itertools.count()
         self._loop = loop
 
-    async def acquire(self) -> None:
+    @property
+    def free(self) -> int:
+        """Slots free now (negative while waits that ended run over the limit)."""
+        return self._free
+
+    async def acquire(self, depth: int = 0) -> None:
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return
         waiter = self._loop.create_future()
-        self._waiters.append(waiter)
+        heapq.heappush(self._waiters, (-depth, next(self._arrivals), waiter))
         await waiter   # the slot is counted as taken when it is handed over
 
     def release(self) -> None:
         self._free += 1
         while self._free > 0 and self._waiters:
-            waiter = self._waiters.popleft()
+            waiter = heapq.heappop(self._waiters)[2]
             if not waiter.done():
                 self._free -= 1
                 waiter.set_result(None)
@@ -99,9 +111,11 @@ class Slots:
     def held(self):
         """From a thread: hold a slot for the ``with`` block."""
         self.take()
+        _thread.holds_slot = True
         try:
             yield
         finally:
+            _thread.holds_slot = False
             self.give_back()
 
 
@@ -113,47 +127,62 @@ class Service:
         self.loop = worker.loop.asyncio_loop
         self.slots = Slots(worker.state.nthreads, self.loop)
         self.pool = ThreadPoolExecutor(_MAX_THREADS, thread_name_prefix="qlab-subtask")
-        self.cancelled_tasks: set[str] = set()
+        self.cancelled_tasks: OrderedDict[str, None] = OrderedDict()
         self.cache: dict = {}
         self._queued: dict[str, str] = {}
         self._cancelled_calls: OrderedDict[str, None] = OrderedDict()
 
-    async def run(self, payload: bytes, call_id: str, task_id: str) -> dict:
-        """The ``qlab_subtasks_run`` handler: queue for a slot, run the calls on a thread, answer."""
-        if task_id in self.cancelled_tasks or self._cancelled_calls.pop(call_id, False) is None:
+    async def run(self, comm, payload: bytes, call_id: str, task_id: str, depth: int = 1) -> dict:
+        """The ``qlab_subtasks_run`` handler: queue for a slot, run the calls on a thread, answer.
+
+        ``comm`` is the caller's connection (``None`` for a call from this process); a call whose
+        caller went away while it queued (its worker died) is dropped.
+        """
+        if self._dropped(task_id, call_id):
             return {"status": "cancelled"}
         self._queued[call_id] = task_id
         try:
-            await self.slots.acquire()
+            await self.slots.acquire(depth)
         finally:
             del self._queued[call_id]
         try:
-            if task_id in self.cancelled_tasks or self._cancelled_calls.pop(call_id, False) is None:
+            if self._dropped(task_id, call_id) or (comm is not None and comm.closed()):
                 return {"status": "cancelled"}
             return await self.loop.run_in_executor(self.pool, self._execute, payload)
         finally:
             self.slots.release()
 
+    def _dropped(self, task_id: str, call_id: str) -> bool:
+        return task_id in self.cancelled_tasks or self._cancelled_calls.pop(call_id, False) is None
+
     def _execute(self, payload: bytes) -> dict:
         from distributed.core import error_message
         from distributed.protocol import pickle
 
-        _thread.service = self
+        _thread.service, _thread.holds_slot = self, True
+        name = "?"
         try:
             context, fn, calls, kwargs = pickle.loads(payload)
+            name = context.subtask
             with enter(context):
                 results = [fn(*args, **kwargs) for args in calls]
             try:
                 return {"status": "OK", "result": pickle.dumps(results)}
             except Exception as err:
                 raise CompilerError(
-                    f"Subtask {context.subtask!r} returned a value that cannot be sent back to its caller ({err}); "
+                    f"Subtask {name!r} returned a value that cannot be sent back to its caller ({err}); "
                     "subtasks must return picklable values."
                 ) from err
         except Exception as err:  # the caller re-raises it as itself, with this traceback
             return error_message(err)
+        except BaseException as err:  # SystemExit, KeyboardInterrupt: they must not stop the worker
+            try:
+                raise CompilerError(f"Subtask {name!r} raised {type(err).__name__}{err.args!r}; "
+                                    "subtasks may raise exceptions, not stop their worker.") from err
+            except CompilerError as wrapped:
+                return error_message(wrapped)
         finally:
-            _thread.service = None
+            _thread.service, _thread.holds_slot = None, False
 
     def cancel(self, call_ids: list[str] | None = None, task_id: str | None = None) -> None:
         """The ``qlab_subtasks_cancel`` handler: drop queued calls (by id, or all of a compilation).
@@ -162,11 +191,12 @@ class Service:
         the most recent :data:`_REMEMBERED_CANCELS` ids are kept for that.
         """
         if task_id is not None:
-            self.cancelled_tasks.add(task_id)
+            self.cancelled_tasks[task_id] = None
         for call_id in call_ids or ():
             self._cancelled_calls[call_id] = None
-        while len(self._cancelled_calls) > _REMEMBERED_CANCELS:
-            self._cancelled_calls.popitem(last=False)
+        for remembered in (self.cancelled_tasks, self._cancelled_calls):
+            while len(remembered) > _REMEMBERED_CANCELS:
+                remembered.popitem(last=False)
 
     def queued(self) -> int:
         """Calls waiting for a slot."""
@@ -191,6 +221,11 @@ class SubtaskService(WorkerPlugin):
 
     def __repr__(self) -> str:
         return "SubtaskService()"
+
+
+def holds_slot() -> bool:
+    """Whether this thread holds one of its worker's slots (a subtask's or a compilation's thread)."""
+    return getattr(_thread, "holds_slot", False)
 
 
 def local_service() -> Service:
