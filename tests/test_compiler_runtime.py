@@ -674,6 +674,80 @@ def test_a_compilation_cancelled_while_it_waits_for_a_slot_never_runs(tmp_path):
     assert not (tmp_path / "ran").exists()
 
 
+def test_a_store_that_cannot_record_the_end_costs_the_record_not_the_result(compiler, monkeypatch, caplog):
+    from qlab.exceptions import JobStoreError
+
+    def full(*args, **kwargs):
+        raise JobStoreError("database or disk is full")
+
+    monkeypatch.setattr(compiler.store, "finish", full)
+    task_id = compiler.submit(CompilationTask(Circuit(1), [Probe(lambda rt, data: "kept")]))
+    assert compiler.result(task_id, timeout=TIMEOUT).data["probe"] == "kept"
+    assert compiler.status(task_id) is JobStatus.DONE
+    assert f"Compilation {task_id} ended done, but the job store could not record it: database or disk is full" in caplog.text
+
+
+class _DeadWorkers:
+    """A stand-in worker whose scheduler lists six other workers, none of which can be reached."""
+
+    address = "tcp://here:1"
+
+    def __init__(self):
+        self.events = []
+        self.scheduler = self
+        self.asked = 0
+
+    async def identity(self):
+        self.asked += 1
+        return {"workers": {f"tcp://gone:{i}": {"nthreads": 1} for i in range(6)}}
+
+    def rpc(self, address):
+        return self
+
+    async def qlab_subtasks_run(self, **message):
+        raise OSError("connection refused")
+
+    def log_event(self, topic, event):
+        self.events.append(event)
+
+
+def _dispatcher_on(worker):
+    import asyncio
+
+    from qlab.compiler.dispatch import Dispatcher
+
+    slots = type("Slots", (), {"limit": 1, "free": 1})()
+    return Dispatcher(type("Service", (), {"worker": worker, "loop": asyncio.get_running_loop(), "slots": slots})())
+
+
+def test_a_call_no_worker_can_take_is_given_up_with_the_reason():
+    import asyncio
+    from concurrent.futures import Future
+
+    from qlab.compiler.dispatch import ATTEMPTS, Call
+
+    async def deliver():
+        dispatcher = _dispatcher_on(_DeadWorkers())
+        with pytest.raises(CompilerError, match=f"could not be delivered to any worker \\({ATTEMPTS} attempts\\); "
+                                                "last error: OSError\\('connection refused'\\)"):
+            await dispatcher._deliver(Call("call", 1, Future()), b"", "task", 1)
+        return len(dispatcher._shunned)
+
+    assert asyncio.run(deliver()) == ATTEMPTS   # each attempt went to a worker not tried before
+
+
+def test_concurrent_callers_share_one_question_to_the_scheduler():
+    import asyncio
+
+    async def refresh():
+        worker = _DeadWorkers()
+        dispatcher = _dispatcher_on(worker)
+        await asyncio.gather(*(dispatcher._refresh() for _ in range(5)))
+        return worker.asked, len(dispatcher._peers)
+
+    assert asyncio.run(refresh()) == (1, 6)
+
+
 def test_compiler_arguments_are_checked():
     with pytest.raises(QlabTypeError, match="passes must be a list of passes, got Probe"):
         CompilationTask(Circuit(1), Probe(square))

@@ -507,14 +507,22 @@ class Compiler:
                 status, note = JobStatus.CANCELED, "cancelled"
             else:
                 return
-            store = self._store
-            if store is not None and not store.closed:
-                if status is JobStatus.DONE:
-                    store.finish(tracked.id, _stored_results(tracked.result))
-                else:
-                    store.set_status(tracked.id, status, error=note or f"{type(tracked.error).__name__}: {tracked.error}")
+            self._record(tracked, status, note)
             tracked.status, tracked.settled = status, True
             tracked.future = None   # the worker may forget the result: it is kept here
+
+    def _record(self, tracked: _Tracked, status: JobStatus, note: str | None) -> None:
+        """Write the outcome to the store; a store that cannot take it (full disk, gone) costs the record, not the result."""
+        store = self._store
+        if store is None or store.closed:
+            return
+        try:
+            if status is JobStatus.DONE:
+                store.finish(tracked.id, _stored_results(tracked.result))
+            else:
+                store.set_status(tracked.id, status, error=note or f"{type(tracked.error).__name__}: {tracked.error}")
+        except QlabError as err:
+            log.warning("Compilation %s ended %s, but the job store could not record it: %s", tracked.id, status.value, err)
 
     @staticmethod
     def _read_result(tracked: _Tracked) -> JobStatus:

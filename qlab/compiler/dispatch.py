@@ -65,6 +65,7 @@ class Dispatcher:
         self._peers_at = -math.inf
         self._shunned: dict[str, float] = {}
         self._in_flight: Counter[str] = Counter()
+        self._asking: asyncio.Future | None = None
         self._progress: dict[str, list[int]] = {}
 
     def send(self, payload: bytes, size: int, task_id: str, depth: int) -> Call:
@@ -144,12 +145,20 @@ class Dispatcher:
         return max(1, sum(self._peers.values()))
 
     async def _refresh(self) -> None:
-        """Ask the scheduler for its workers when the list is older than :data:`_PEERS_TTL`."""
-        now = time.monotonic()
-        if now - self._peers_at > _PEERS_TTL:
+        """Ask the scheduler for its workers when the list is older than :data:`_PEERS_TTL` (one question at a time)."""
+        if time.monotonic() - self._peers_at <= _PEERS_TTL:
+            return
+        if self._asking is None:
+            self._asking = asyncio.ensure_future(self._ask_scheduler())
+        await asyncio.shield(self._asking)
+
+    async def _ask_scheduler(self) -> None:
+        try:
             info = await self.worker.scheduler.identity()
             self._peers = {address: w.get("nthreads", 1) for address, w in info.get("workers", {}).items()}
-            self._peers_at = now
+            self._peers_at = time.monotonic()
+        finally:
+            self._asking = None
 
     async def _pick(self, size: int) -> str:
         """The worker with the least of this process's work in flight per thread (its own on a tie, counting its busy slots)."""

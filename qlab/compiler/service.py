@@ -21,9 +21,9 @@ SubtaskService()
 from __future__ import annotations
 
 import asyncio
-import threading
 import heapq
 import itertools
+import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
